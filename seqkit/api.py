@@ -1,0 +1,182 @@
+"""The Python API: train and evaluate from recipes, and predictors loaded from run dirs.
+
+The CLI (seqkit/cli.py) calls exactly these functions, so the shell and Python always agree.
+
+    run_dir = seqkit.api.train("slot-filling", recipe="atis")
+    tagger = seqkit.Tagger.load(run_dir)
+    tagger.tag(["show me flights from boston to denver"])
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml
+from seqkit.errors import ConfigError, InputError, RunDirError
+from seqkit.run_dir import (
+    CONFIG,
+    RunLock,
+    load_run,
+    read_recipe,
+    read_vocabularies,
+    update_metrics,
+    write_run_start,
+)
+from seqkit.tasks import get_task
+from seqkit.text.tokenize import word_tokenize
+
+
+def load_recipe(task_name: str | None, recipe: str | Path | None, overrides: list[str] = ()) -> Recipe:
+    """Read a recipe (the task's default when None), apply `--set` overrides, and validate it strictly."""
+    if recipe is None:
+        if task_name is None:
+            raise ConfigError("give a task or a recipe")
+        recipe = get_task(task_name).default_recipe
+    path = find_recipe(recipe)
+    raw = apply_overrides(read_yaml(path), list(overrides))
+    if task_name is not None:
+        if raw.get("task") not in (None, task_name):
+            raise ConfigError(f"task: recipe {path} is for {raw.get('task')!r}, not {task_name!r}")
+        raw["task"] = task_name
+    task = get_task(raw.get("task"))
+    return build_recipe(raw, {"data": task.data_config, "head": task.head_config})
+
+
+def default_run_dir(recipe_name: str) -> Path:
+    return Path("runs") / f"{Path(recipe_name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def train(
+    task_name: str | None,
+    recipe: str | Path | None = None,
+    data_dir: Path | None = None,
+    out: Path | None = None,
+    overrides: list[str] = (),
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool | None = None,
+) -> Path:
+    """Train a model; returns the run dir. With `resume`, the run dir's own config is used."""
+    from seqkit.model import build_model
+    from seqkit.training import Trainer
+
+    if resume:
+        if out is None:
+            raise ConfigError("--resume needs --out RUN_DIR")
+        config = read_recipe(out)
+        if overrides:
+            raise ConfigError("--set cannot change a run that is resumed; its config.yaml is fixed")
+    else:
+        config = load_recipe(task_name, recipe, overrides)
+        out = Path(out) if out is not None else default_run_dir(str(recipe or get_task(config.task).default_recipe))
+        if (out / CONFIG).exists() and not overwrite:
+            raise RunDirError(f"{out}: already holds a run; choose another --out, --resume it, or pass --overwrite")
+    task = get_task(config.task)
+    if config.train.threads:
+        torch.set_num_threads(config.train.threads)
+    with RunLock(out):
+        splits = task.load_splits(config, data_dir, ("train", "valid"))
+        if resume:
+            vocabularies = read_vocabularies(out)
+        else:
+            vocabularies = task.build_vocabularies(config, splits["train"])
+            write_run_start(out, config, vocabularies)
+        torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
+        model = build_model(config, vocabularies)
+        trainer = Trainer(
+            model,
+            config.train,
+            out,
+            batches=task.training_batches(config, vocabularies, splits["train"]),
+            evaluate=lambda m: task.evaluate(m, config, vocabularies, splits["valid"]),
+            metric=task.metric,
+            seed=config.seed,
+            show_progress=show_progress,
+        )
+        state = trainer.fit(resume=resume)
+        _, _, best_model = load_run(out)
+        dev_scores = task.evaluate(best_model, config, vocabularies, splits["valid"])
+        update_metrics(out, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
+    return out
+
+
+def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None) -> dict:
+    """Score a run dir on a split and record the scores in its metrics.json."""
+    if split not in ("train", "valid", "test"):
+        raise ConfigError(f"--split: unknown split {split!r} (choose from: train, valid, test)")
+    recipe, vocabularies, model = load_run(run_dir)
+    task = get_task(recipe.task)
+    sentences = task.load_splits(recipe, data_dir, (split,))[split]
+    scores = task.evaluate(model, recipe, vocabularies, sentences)
+    update_metrics(run_dir, split, scores)
+    return scores
+
+
+@dataclass
+class TaggedText:
+    """One tagged text: tokens, a BIO tag per token, the slot spans, and the intent when the model has one."""
+
+    text: str
+    tokens: list[str]
+    tags: list[str]
+    spans: list[dict] = field(default_factory=list)
+    intent: str | None = None
+    intent_probability: float | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "tokens": self.tokens,
+            "tags": self.tags,
+            "spans": self.spans,
+            "intent": self.intent,
+            "intent_probability": self.intent_probability,
+        }
+
+
+class Tagger:
+    """A slot-filling / NER model loaded from a run dir; `tag` works on a batch of raw texts."""
+
+    def __init__(self, recipe: Recipe, vocabularies, model):
+        self.recipe = recipe
+        self.vocabularies = vocabularies
+        self.model = model
+        self.task = get_task(recipe.task)
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Tagger:
+        recipe, vocabularies, model = load_run(Path(run_dir))
+        if recipe.task != "slot-filling":
+            raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a tagger")
+        return cls(recipe, vocabularies, model)
+
+    def tag(self, texts: list[str], batch_size: int = 256) -> list[TaggedText]:
+        """Tokenize and tag each text. An empty (or whitespace-only) text raises InputError naming its index."""
+        from seqkit.tasks.slot_filling import spans_of
+
+        if isinstance(texts, str):
+            raise InputError("tag() takes a list of texts; wrap a single text in a list")
+        token_lists = []
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
+            tokens = word_tokenize(text, lowercase=self.recipe.data.lowercase)
+            if not tokens:
+                raise InputError(f"texts[{index}]: empty text, nothing to tag")
+            token_lists.append(tokens)
+        predictions = self.task.predict(self.model, self.recipe, self.vocabularies, token_lists, batch_size)
+        return [
+            TaggedText(
+                text=text,
+                tokens=tokens,
+                tags=prediction["tags"],
+                spans=spans_of(tokens, prediction["tags"]),
+                intent=prediction.get("intent"),
+                intent_probability=prediction.get("intent_probability"),
+            )
+            for text, tokens, prediction in zip(texts, token_lists, predictions, strict=True)
+        ]

@@ -1,0 +1,148 @@
+"""The `seqkit` command: a thin skin over seqkit.api.
+
+Every user-facing problem (a SeqkitError) is printed as one line on stderr with a non-zero exit status;
+Ctrl-C during training saves a checkpoint and exits with status 130.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqkit.errors import SeqkitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural sequence models on text.")
+
+RecipeOption = Annotated[str | None, typer.Option("--recipe", "-r", help="Recipe name or YAML path.")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Folder holding the dataset's raw files.")]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a recipe value, e.g. --set train.epochs=5.")
+]
+
+
+@app.command()
+def train(
+    task: Annotated[str, typer.Argument(help="Task to train, e.g. slot-filling (see `seqkit list`).")],
+    recipe: RecipeOption = None,
+    data: DataOption = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Run dir to write.")] = None,
+    set_: SetOption = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in --out.")] = False,
+) -> None:
+    """Train a model from a recipe and write a run dir."""
+    from seqkit import api
+
+    run_dir = api.train(task, recipe, data, out, set_ or [], resume=resume, overwrite=overwrite)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    typer.echo(json.dumps({"run_dir": str(run_dir), "dev": metrics["dev"]}, indent=2))
+
+
+@app.command()
+def evaluate(
+    run_dir: Annotated[Path, typer.Argument(help="A run dir written by `seqkit train`.")],
+    split: Annotated[str, typer.Option("--split", help="train, valid or test.")] = "test",
+    data: DataOption = None,
+) -> None:
+    """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
+    from seqkit import api
+
+    typer.echo(json.dumps(api.evaluate(run_dir, split, data), indent=2))
+
+
+@app.command()
+def tag(
+    run_dir: Annotated[Path, typer.Argument(help="A slot-filling or NER run dir.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag; stdin lines when none.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+) -> None:
+    """Tag texts with slots (and the intent): `token/TAG` per token, then the intent."""
+    from seqkit.api import Tagger
+
+    tagger = Tagger.load(run_dir)
+    if texts:
+        lines = [(None, text) for text in texts]
+    else:
+        lines = [(number, line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1)]
+    failures = 0
+    for number, text in lines:
+        if not text.strip():
+            where = f"stdin:{number}" if number is not None else "argument"
+            typer.echo(f"error: {where}: empty text, nothing to tag", err=True)
+            failures += 1
+            continue
+        (result,) = tagger.tag([text])
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result.tokens, result.tags, strict=True))
+            intent = f"\t{result.intent} ({result.intent_probability:.3f})" if result.intent else ""
+            typer.echo(f"{tagged}{intent}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(recipe: Annotated[str, typer.Argument(help="Recipe name or YAML path.")], set_: SetOption = None) -> None:
+    """Check a recipe strictly (unknown keys, wrong types, unknown names) and print it resolved."""
+    import yaml
+
+    from seqkit import api
+    from seqkit.config import to_dict
+    from seqkit.encoders import needed_features
+    from seqkit.registry import lookup
+
+    config = api.load_recipe(None, recipe, set_ or [])
+    needed_features(config.encoder)  # unknown encoder names fail here
+    from seqkit.layers.rnn import FUSED_CELLS
+
+    lookup(FUSED_CELLS, config.rnn.cell, "recurrent cell", "rnn.cell")
+    typer.echo(yaml.safe_dump(to_dict(config), sort_keys=False).rstrip())
+    typer.echo(f"ok: {recipe} is a valid {config.task} recipe", err=True)
+
+
+@app.command(name="list")
+def list_components() -> None:
+    """List tasks, encoders, recurrent cells and recipes."""
+    from seqkit.config import REPOSITORY_RECIPES
+    from seqkit.encoders import ENCODERS
+    from seqkit.layers.rnn import FUSED_CELLS
+    from seqkit.tasks import TASKS
+
+    typer.echo("tasks:    " + ", ".join(f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items()))
+    typer.echo("encoders: " + ", ".join(ENCODERS))
+    typer.echo("cells:    " + ", ".join(FUSED_CELLS))
+    typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml"))))
+
+
+def main() -> None:
+    from seqkit.training import TrainingInterrupted
+
+    try:
+        app(standalone_mode=False)
+    except TrainingInterrupted as error:
+        typer.echo(f"interrupted: {error}", err=True)
+        sys.exit(130)
+    except SeqkitError as error:
+        typer.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as error:  # click's own usage errors arrive here in standalone_mode=False
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if isinstance(error, click.exceptions.Exit):
+            sys.exit(error.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

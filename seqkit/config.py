@@ -1,0 +1,242 @@
+"""Recipes as frozen, strictly checked dataclasses.
+
+A recipe is a YAML file with the sections `task`, `seed`, `data`, `encoder`, `rnn`, `head` and `train`. The
+`data` and `head` sections differ per task, so their dataclasses come from the task (tasks/); the others are
+shared and live here. Loading is strict: an unknown key or a value of the wrong type is a ConfigError that
+names the dotted key (`train.learning_rate`), so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from seqkit.errors import ConfigError
+
+REPOSITORY_RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """The shared input layer: which encoders to concatenate, and the lexicon they read."""
+
+    # Names from seqkit.encoders.ENCODERS; their outputs are concatenated in this order.
+    features: tuple[str, ...] = ("embedding",)
+    embedding_size: int = 100
+    # word_hash: letter trigrams are hashed into this many buckets, then projected to hash_size.
+    hash_buckets: int = 20000
+    hash_size: int = 100
+    # The 1-of-N lexicon: words seen fewer than min_freq times fall into the "other" slot (<unk>).
+    min_freq: int = 1
+    max_vocab_size: int | None = None
+    # Probability of replacing a training word by <unk>, so that the "other" slot is learned too.
+    word_dropout: float = 0.0
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class RNNConfig:
+    """The recurrent layer between the encoder and the head."""
+
+    cell: str = "lstm"
+    hidden_size: int = 200
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation; the Trainer reads nothing else."""
+
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    weight_decay: float = 0.01
+    # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.
+    clip_norm: float | None = 5.0
+    clip_value: float | None = None
+    # "constant", "linear" (linear decay to 0 after warmup) or "cosine".
+    schedule: str = "linear"
+    warmup_steps: int = 0
+    # Stop when the dev metric has not improved for this many epochs; null trains all epochs.
+    patience: int | None = None
+    # Threads for intra-op parallelism; null leaves torch's default (the number of cores).
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A whole run's configuration. `data` and `head` are the task's own dataclasses."""
+
+    task: str
+    data: Any
+    head: Any
+    seed: int = 13
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    rnn: RNNConfig = field(default_factory=RNNConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def find_recipe(name_or_path: str | Path) -> Path:
+    """A recipe is a path to a YAML file, or the name of one in the repository's recipes/ folder."""
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    candidate = REPOSITORY_RECIPES / f"{name_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml")))
+    raise ConfigError(f"recipe {str(name_or_path)!r} is neither a file nor one of: {known}")
+
+
+def read_yaml(path: Path) -> dict:
+    """Read a YAML mapping with the safe loader (recipes may come from strangers)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            content = yaml.safe_load(handle)
+    except yaml.YAMLError as error:
+        line = getattr(getattr(error, "problem_mark", None), "line", None)
+        where = f"{path}:{line + 1}" if line is not None else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if content is None:
+        content = {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: a recipe must be a mapping of sections, got {type(content).__name__}")
+    return content
+
+
+def apply_overrides(raw: dict, overrides: list[str]) -> dict:
+    """Apply `a.b=c` overrides to a nested dict; values are parsed as YAML scalars (`3`, `true`, `[a, b]`)."""
+    result = _deep_copy(raw)
+    for override in overrides:
+        key, separator, text = override.partition("=")
+        if not separator or not key:
+            raise ConfigError(f"override {override!r} must look like section.key=value")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        node = result
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{key}: {part!r} is a value, not a section")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def build_recipe(raw: dict, sections: dict[str, type]) -> Recipe:
+    """Build a Recipe from a nested dict. `sections` gives the task's classes for `data` and `head`."""
+    raw = dict(raw)
+    for name, section_class in sections.items():
+        raw[name] = from_dict(section_class, raw.get(name) or {}, name)
+    for name, section_class in (("encoder", EncoderConfig), ("rnn", RNNConfig), ("train", TrainConfig)):
+        raw[name] = from_dict(section_class, raw.get(name) or {}, name)
+    return from_dict(Recipe, raw, "")
+
+
+def from_dict(cls: type, values: Any, path: str) -> Any:
+    """Construct dataclass `cls` from `values`, checking every key and type; errors name the dotted key."""
+    if dataclasses.is_dataclass(values) and isinstance(values, cls):
+        return values
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path or 'recipe'}: expected a mapping, got {_describe(values)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        dotted = _join(path, unknown[0])
+        raise ConfigError(f"{dotted}: unknown key (valid keys here: {', '.join(fields)})")
+    hints = typing.get_type_hints(cls)
+    arguments = {}
+    for name, value in values.items():
+        arguments[name] = _coerce(value, hints[name], _join(path, name))
+    missing = [
+        name
+        for name, f in fields.items()
+        if name not in arguments
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    if missing:
+        raise ConfigError(f"{_join(path, missing[0])}: required key is missing")
+    return cls(**arguments)
+
+
+def to_dict(config: Any) -> Any:
+    """A dataclass tree as plain dicts, lists and scalars (what config.yaml stores)."""
+    if dataclasses.is_dataclass(config):
+        return {f.name: to_dict(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    if isinstance(config, tuple | list):
+        return [to_dict(item) for item in config]
+    return config
+
+
+def _coerce(value: Any, hint: Any, path: str) -> Any:
+    if hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in arguments:
+            return None
+        options = [a for a in arguments if a is not type(None)]
+        errors = []
+        for option in options:
+            try:
+                return _coerce(value, option, path)
+            except ConfigError as error:
+                errors.append(error)
+        raise errors[0]
+    if origin is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{path}: expected a list, got {_describe(value)}")
+        item_hint = arguments[0]
+        return tuple(_coerce(item, item_hint, f"{path}[{i}]") for i, item in enumerate(value))
+    if dataclasses.is_dataclass(hint):
+        return from_dict(hint, value, path)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: expected true or false, got {_describe(value)}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{path}: expected an integer, got {_describe(value)}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{path}: expected a number, got {_describe(value)}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{path}: expected a string, got {_describe(value)}")
+    raise ConfigError(f"{path}: unsupported type {hint!r} in the config schema")
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _deep_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(item) for item in value]
+    return value

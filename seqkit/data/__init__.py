@@ -1,0 +1,1 @@
+"""Reading raw data, finding it, and batching it."""

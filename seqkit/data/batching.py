@@ -1,0 +1,83 @@
+"""Length-bucketed batches and collation of featurized examples into padded tensors.
+
+Examples are featurized once (lists of ints) and collated per batch. Batches group examples of similar length,
+so padding wastes little compute: the training order is shuffled within pools of similar length and the
+batch order is shuffled again, drawn from a torch.Generator seeded per epoch so that `--resume` rebuilds
+exactly the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+def pad_1d(rows: Sequence[Sequence[int]], pad: int = 0) -> torch.Tensor:
+    """Ragged rows -> (B, T) long tensor padded on the right."""
+    width = max((len(row) for row in rows), default=0)
+    out = torch.full((len(rows), width), pad, dtype=torch.long)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+    return out
+
+
+def pad_2d(rows: Sequence[Sequence[Sequence[int]]], pad: int = 0) -> torch.Tensor:
+    """Ragged rows of ragged lists (tokens of trigrams) -> (B, T, K) long tensor."""
+    width = max((len(row) for row in rows), default=0)
+    depth = max((len(item) for row in rows for item in row), default=1)
+    out = torch.full((len(rows), width, depth), pad, dtype=torch.long)
+    for i, row in enumerate(rows):
+        for j, item in enumerate(row):
+            out[i, j, : len(item)] = torch.as_tensor(item, dtype=torch.long)
+    return out
+
+
+def collate(
+    examples: Sequence[dict[str, list | int]], pad_values: dict[str, int] | None = None
+) -> dict[str, torch.Tensor]:
+    """Featurized examples -> a batch dict of tensors, plus `lengths` (B,) from the first sequence field.
+
+    Fields holding ints become (B,); lists of ints (B, T); lists of lists (B, T, K). Fields are padded with
+    0 unless `pad_values` names another value (targets use -100, which the losses ignore).
+    """
+    pad_values = pad_values or {}
+    batch: dict[str, torch.Tensor] = {}
+    for name in examples[0]:
+        values = [example[name] for example in examples]
+        if isinstance(values[0], int):
+            batch[name] = torch.as_tensor(values, dtype=torch.long)
+        elif values[0] and isinstance(values[0][0], list):
+            batch[name] = pad_2d(values)
+        else:
+            batch[name] = pad_1d(values, pad=pad_values.get(name, 0))
+    lengths_from = "words" if "words" in examples[0] else next(
+        name for name in examples[0] if not isinstance(examples[0][name], int)
+    )
+    batch["lengths"] = torch.as_tensor([len(example[lengths_from]) for example in examples], dtype=torch.long)
+    return batch
+
+
+def bucketed_order(
+    lengths: Sequence[int],
+    batch_size: int,
+    generator: torch.Generator | None = None,
+    pool_batches: int = 50,
+) -> list[list[int]]:
+    """Split example indices into batches of similar length.
+
+    With a generator: shuffle, sort within pools of `pool_batches` batches, cut, and shuffle the batches.
+    Without: sort all by length (for evaluation; callers restore the original order themselves).
+    """
+    count = len(lengths)
+    if generator is None:
+        order = sorted(range(count), key=lambda i: lengths[i])
+        return [order[start : start + batch_size] for start in range(0, count, batch_size)]
+    shuffled = torch.randperm(count, generator=generator).tolist()
+    pool = batch_size * pool_batches
+    batches = []
+    for start in range(0, count, pool):
+        chunk = sorted(shuffled[start : start + pool], key=lambda i: lengths[i])
+        batches.extend(chunk[offset : offset + batch_size] for offset in range(0, len(chunk), batch_size))
+    permutation = torch.randperm(len(batches), generator=generator).tolist()
+    return [batches[i] for i in permutation]

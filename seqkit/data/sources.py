@@ -1,0 +1,82 @@
+"""Where a dataset's raw files come from.
+
+Resolution order, first hit wins:
+
+1. `--data DIR` given on the command line (or `data_dir=` in the API);
+2. `$SEQKIT_DATA_DIR/<dataset>/`, the shared benchmark folder;
+3. the local cache, `$SEQKIT_CACHE_DIR/<dataset>/` (default `~/.cache/seqkit/<dataset>/`), filled by
+   data_scripts/prepare.py or by step 4;
+4. a download through the `datasets` library, converted to the original layout and written into the cache
+   atomically (a folder is built beside the cache entry and renamed into place).
+
+When nothing works, one DataNotFoundError says what was tried and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from seqkit.checkpoint import atomic_replace_directory
+from seqkit.errors import DataNotFoundError, SeqkitError
+
+
+def cache_root() -> Path:
+    configured = os.environ.get("SEQKIT_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "seqkit"
+
+
+def has_files(folder: Path, required: list[str]) -> bool:
+    return folder.is_dir() and all((folder / relative).is_file() for relative in required)
+
+
+def resolve_dataset(
+    name: str,
+    required: list[str],
+    explicit: Path | None = None,
+    download: Callable[[Path], None] | None = None,
+) -> Path:
+    """Return the folder that holds dataset `name` (all `required` relative paths present).
+
+    `download(folder)` fills an empty folder from the hub; it is tried last and its result is cached.
+    """
+    if explicit is not None:
+        explicit = Path(explicit)
+        if has_files(explicit, required):
+            return explicit
+        raise DataNotFoundError(
+            f"--data {explicit}: expected the files {', '.join(required)} there "
+            f"(missing: {', '.join(r for r in required if not (explicit / r).is_file())})"
+        )
+    tried = []
+    shared = os.environ.get("SEQKIT_DATA_DIR")
+    if shared:
+        candidate = Path(shared) / name
+        if has_files(candidate, required):
+            return candidate
+        tried.append(f"$SEQKIT_DATA_DIR/{name} ({candidate})")
+    else:
+        tried.append("$SEQKIT_DATA_DIR (not set)")
+    cached = cache_root() / name
+    if has_files(cached, required):
+        return cached
+    tried.append(f"the cache ({cached})")
+    if download is not None:
+        try:
+            atomic_replace_directory(cached, download)
+        except SeqkitError:
+            raise
+        except Exception as error:  # any network or hub failure: report it in one line below
+            tried.append(f"a download from the hub ({type(error).__name__}: {str(error).splitlines()[0][:160]})")
+        else:
+            if has_files(cached, required):
+                return cached
+            tried.append("a download from the hub (it did not produce the expected files)")
+    raise DataNotFoundError(
+        f"dataset {name!r} not found; tried {'; '.join(tried)}. Point --data at a folder holding "
+        f"{', '.join(required)}, set SEQKIT_DATA_DIR, or run "
+        f"`python data_scripts/prepare.py {name} --source DIR` to validate and cache a local copy."
+    )

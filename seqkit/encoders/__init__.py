@@ -1,0 +1,98 @@
+"""The shared input layer: every task turns tokens into vectors through these encoders.
+
+`ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
+outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
+`trigrams`: (B, T, K) hashed letter-trigram ids), made once in the data pipeline by `featurize_tokens`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from seqkit.config import EncoderConfig
+from seqkit.encoders.embedding import EmbeddingEncoder
+from seqkit.encoders.one_hot import OneHotEncoder
+from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
+from seqkit.registry import lookup
+from seqkit.text.vocab import Vocab
+
+# name -> (the batch feature it reads, builder(config, lexicon))
+ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
+    "one_hot": (OneHotEncoder.feature, lambda config, vocab: OneHotEncoder(len(vocab), vocab.pad_id)),
+    "word_hash": (
+        WordHashEncoder.feature,
+        lambda config, vocab: WordHashEncoder(config.hash_buckets, config.hash_size),
+    ),
+    "embedding": (
+        EmbeddingEncoder.feature,
+        lambda config, vocab: EmbeddingEncoder(len(vocab), config.embedding_size, vocab.pad_id),
+    ),
+}
+
+
+def needed_features(config: EncoderConfig) -> set[str]:
+    """The batch features the configured encoders read; `words` always, since lengths come from it."""
+    names = enumerate(config.features)
+    return {"words"} | {lookup(ENCODERS, name, "encoder", f"encoder.features[{i}]")[0] for i, name in names}
+
+
+class InputEncoder(nn.Module):
+    """Concatenates the chosen encoders; applies word dropout (to `<unk>`) and dropout in training."""
+
+    def __init__(
+        self,
+        encoders: dict[str, nn.Module],
+        unknown_id: int,
+        pad_id: int,
+        word_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ):
+        super().__init__()
+        if not encoders:
+            raise ValueError("at least one encoder is needed")
+        self.encoders = nn.ModuleDict(encoders)
+        self.unknown_id = unknown_id
+        self.pad_id = pad_id
+        self.word_dropout = word_dropout
+        self.dropout = nn.Dropout(dropout)
+        self.output_dim = sum(encoder.output_dim for encoder in encoders.values())
+
+    @property
+    def features(self) -> set[str]:
+        return {encoder.feature for encoder in self.encoders.values()}
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """batch["words"] (B, T) and/or batch["trigrams"] (B, T, K) -> (B, T, D)."""
+        inputs = dict(batch)
+        if self.training and self.word_dropout > 0 and "words" in inputs:
+            words = inputs["words"]
+            # Replacing random words by <unk> teaches the "other" slot what unknown words look like.
+            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != self.pad_id)
+            inputs["words"] = words.masked_fill(drop, self.unknown_id)
+        outputs = [encoder(inputs[encoder.feature]) for encoder in self.encoders.values()]
+        return self.dropout(torch.cat(outputs, dim=-1))  # (B, T, D)
+
+
+def build_input_encoder(config: EncoderConfig, vocab: Vocab) -> InputEncoder:
+    encoders = {}
+    for index, name in enumerate(config.features):
+        if name in encoders:
+            raise ValueError(f"encoder.features[{index}]: {name!r} is listed twice")
+        _, builder = lookup(ENCODERS, name, "encoder", f"encoder.features[{index}]")
+        encoders[name] = builder(config, vocab)
+    return InputEncoder(encoders, vocab.unknown_id, vocab.pad_id, config.word_dropout, config.dropout)
+
+
+def featurize_tokens(
+    tokens: Sequence[str], vocab: Vocab, features: set[str], hash_buckets: int
+) -> dict[str, list]:
+    """One sentence's features as Python lists (collated into tensors per batch)."""
+    featurized: dict[str, list] = {}
+    if "words" in features:
+        featurized["words"] = vocab.ids(tokens)
+    if "trigrams" in features:
+        featurized["trigrams"] = [trigram_buckets(token, hash_buckets) for token in tokens]
+    return featurized

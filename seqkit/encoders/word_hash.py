@@ -1,0 +1,43 @@
+"""Word hashing with letter trigrams, as in DSSM (Huang et al. 2013).
+
+A word is wrapped in boundary marks and cut into overlapping letter trigrams: `boy` -> `#bo`, `boy`, `oy#`.
+The word is represented by the bag of its trigrams, so a word never seen in training (a misspelling, a new
+city name) still gets a representation from the trigrams it shares with known words. Trigrams are hashed into
+a fixed number of buckets with CRC32 (stable across processes and machines, unlike Python's `hash`), so no
+trigram vocabulary is stored and no trigram is ever unknown. Bucket 0 is reserved for padding.
+
+The encoder multiplies the trigram count vector by a learned matrix, implemented as a sum of embedding rows.
+"""
+
+import zlib
+
+import torch
+from torch import nn
+
+BOUNDARY = "#"
+
+
+def letter_trigrams(word: str) -> list[str]:
+    """`boy` -> ['#bo', 'boy', 'oy#']; a one-letter word `a` -> ['#a#']."""
+    marked = f"{BOUNDARY}{word}{BOUNDARY}"
+    return [marked[i : i + 3] for i in range(len(marked) - 2)]
+
+
+def trigram_buckets(word: str, buckets: int) -> list[int]:
+    """The hashed bucket (1 .. buckets-1) of each letter trigram of `word`."""
+    return [1 + zlib.crc32(trigram.encode("utf-8")) % (buckets - 1) for trigram in letter_trigrams(word)]
+
+
+class WordHashEncoder(nn.Module):
+    """(B, T, K) trigram bucket ids (0 = padding) -> (B, T, D): the sum of the trigrams' vectors."""
+
+    feature = "trigrams"
+
+    def __init__(self, buckets: int, output_size: int):
+        super().__init__()
+        self.buckets = buckets
+        self.embedding = nn.Embedding(buckets, output_size, padding_idx=0)
+        self.output_dim = output_size
+
+    def forward(self, trigram_ids: torch.Tensor) -> torch.Tensor:
+        return self.embedding(trigram_ids).sum(dim=2)  # (B, T, K, D) -> (B, T, D)

@@ -1,0 +1,1 @@
+"""Config-free building blocks: recurrent layers, the CRF, attention, convolutions."""

@@ -1,0 +1,103 @@
+"""A linear-chain conditional random field over tag sequences (Lafferty et al. 2001; Lample et al. 2016).
+
+A path of tags y_1..y_T through emissions e (one score per position and tag) scores
+
+    start[y_1] + sum_t e[t, y_t] + sum_t transitions[y_{t-1}, y_t] + end[y_T].
+
+Training minimises -log p(gold path) = log Z - score(gold), where the partition function Z sums exp(score)
+over every path; the forward algorithm computes log Z in O(T C^2). Decoding takes the best path with the
+Viterbi algorithm. Positions past a sequence's length are masked out of both.
+
+Optional `allowed` transitions (for BIO: no `I-x` after `O` or after another type) are applied at decoding
+only, so training data that breaks the scheme still has a finite loss.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+_FORBIDDEN = -1e4
+
+
+class CRF(nn.Module):
+    def __init__(self, num_tags: int):
+        super().__init__()
+        self.num_tags = num_tags
+        self.start = nn.Parameter(torch.zeros(num_tags))
+        self.end = nn.Parameter(torch.zeros(num_tags))
+        self.transitions = nn.Parameter(torch.zeros(num_tags, num_tags))  # [from, to]
+        nn.init.uniform_(self.transitions, -0.1, 0.1)
+        # Decoding constraints; all allowed unless set_allowed is called.
+        self.register_buffer("allowed_start", torch.ones(num_tags, dtype=torch.bool), persistent=False)
+        self.register_buffer("allowed_transitions", torch.ones(num_tags, num_tags, dtype=torch.bool), persistent=False)
+
+    def set_allowed(self, allowed_start: torch.Tensor, allowed_transitions: torch.Tensor) -> None:
+        """(C,) and (C, C) booleans: which tags may open a sequence and follow each tag when decoding."""
+        self.allowed_start.copy_(allowed_start)
+        self.allowed_transitions.copy_(allowed_transitions)
+
+    def path_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) emissions, (B, T) tags, (B, T) bool mask -> (B,) score of each tag path."""
+        batch_size, length, _ = emissions.shape
+        tags = tags.masked_fill(~mask, 0)
+        rows = torch.arange(batch_size, device=emissions.device)
+        emitted = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)  # (B, T)
+        score = self.start[tags[:, 0]] + (emitted * mask).sum(dim=1)
+        if length > 1:
+            moved = self.transitions[tags[:, :-1], tags[:, 1:]]  # (B, T-1)
+            score = score + (moved * mask[:, 1:]).sum(dim=1)
+        last = mask.sum(dim=1) - 1  # (B,) index of each last real token
+        return score + self.end[tags[rows, last]]
+
+    def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B, T, C), (B, T) -> (B,) log of the summed exp-score of all paths (forward algorithm)."""
+        alpha = self.start + emissions[:, 0]  # (B, C)
+        for t in range(1, emissions.size(1)):
+            # (B, C_from, 1) + (C_from, C_to) + (B, 1, C_to) -> logsumexp over C_from
+            candidate = torch.logsumexp(alpha.unsqueeze(2) + self.transitions + emissions[:, t].unsqueeze(1), dim=1)
+            alpha = torch.where(mask[:, t].unsqueeze(1), candidate, alpha)
+        return torch.logsumexp(alpha + self.end, dim=1)
+
+    def negative_log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """(B,) -log p(tags | emissions) per sequence."""
+        return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+        """Viterbi: the highest-scoring allowed path of each sequence, as lists of its real length."""
+        forbidden_start = (~self.allowed_start).float() * _FORBIDDEN
+        transitions = self.transitions + (~self.allowed_transitions).float() * _FORBIDDEN
+        score = self.start + forbidden_start + emissions[:, 0]  # (B, C)
+        backpointers = []
+        for t in range(1, emissions.size(1)):
+            candidate = score.unsqueeze(2) + transitions  # (B, C_from, C_to)
+            best, best_from = candidate.max(dim=1)  # (B, C_to)
+            step_mask = mask[:, t].unsqueeze(1)
+            score = torch.where(step_mask, best + emissions[:, t], score)
+            backpointers.append(best_from)
+        score = score + self.end
+        lengths = mask.sum(dim=1).tolist()
+        best_last = score.argmax(dim=1).tolist()
+        paths = []
+        for row, length in enumerate(lengths):
+            tag = best_last[row]
+            path = [tag]
+            for t in range(length - 1, 0, -1):
+                tag = int(backpointers[t - 1][row, tag])
+                path.append(tag)
+            paths.append(path[::-1])
+        return paths
+
+
+def bio_constraints(tag_names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which tags may start a sequence and follow each tag under BIO: `I-x` only after `B-x` or `I-x`."""
+    size = len(tag_names)
+    allowed_start = torch.ones(size, dtype=torch.bool)
+    allowed = torch.ones(size, size, dtype=torch.bool)
+    for to_index, to_tag in enumerate(tag_names):
+        if not to_tag.startswith("I-"):
+            continue
+        allowed_start[to_index] = False
+        for from_index, from_tag in enumerate(tag_names):
+            allowed[from_index, to_index] = from_tag[:2] in ("B-", "I-") and from_tag[2:] == to_tag[2:]
+    return allowed_start, allowed

@@ -1,0 +1,48 @@
+"""build_model: the single place where a recipe becomes modules.
+
+Every model is a SeqModel: the shared input layer (seqkit.encoders) followed by the task's head. The head
+builds its own context layer (recurrent or convolutional) through `build_context`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqkit.config import RNNConfig, Recipe
+from seqkit.encoders import InputEncoder, build_input_encoder
+from seqkit.heads import HeadOutput
+from seqkit.layers.rnn import RecurrentLayer
+from seqkit.text.vocab import Vocab
+
+
+class SeqModel(nn.Module):
+    """encoder -> head. `forward(batch)` returns the head's HeadOutput (with a loss when targets are present)."""
+
+    def __init__(self, encoder: InputEncoder, head: nn.Module):
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        return self.head(self.encoder(batch), batch)
+
+
+def build_recurrent_layer(config: RNNConfig, input_size: int) -> RecurrentLayer:
+    return RecurrentLayer(
+        input_size,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        cell=config.cell,
+        dropout=config.dropout,
+    )
+
+
+def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> SeqModel:
+    from seqkit.tasks import get_task
+
+    task = get_task(recipe.task)
+    encoder = build_input_encoder(recipe.encoder, vocabularies["words"])
+    head = task.build_head(recipe, vocabularies, encoder.output_dim)
+    return SeqModel(encoder, head)

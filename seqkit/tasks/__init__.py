@@ -1,0 +1,19 @@
+"""TASKS: the only place where task names meet their code.
+
+A task knows its data (readers, where to find it), its labels, how to featurize examples, which head to build,
+how to turn model outputs into human-readable predictions, and how to score them. The trainer, the run dir
+and the CLI know nothing else about it. Adding a task means one file here and one line in TASKS.
+"""
+
+from __future__ import annotations
+
+from seqkit.registry import lookup
+from seqkit.tasks.slot_filling import SlotFillingTask
+
+TASKS = {
+    "slot-filling": SlotFillingTask(),
+}
+
+
+def get_task(name: str):
+    return lookup(TASKS, name, "task", "task")

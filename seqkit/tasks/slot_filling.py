@@ -1,0 +1,214 @@
+"""Slot filling with joint intent detection (ATIS) and named-entity tagging (CoNLL-2003).
+
+Data comes in the ATIS layout (`<split>/seq.in`, `seq.out`, optional `label`) or as CoNLL columns. Labels never
+seen in training (the ATIS test set has 4 such intents and 6 such slot tags) get no output unit: the model
+cannot predict them, and scoring compares label strings, so each one counts as an error against the model,
+never as a crash. Evaluation reports how many gold labels were unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from seqkit.config import Recipe
+from seqkit.data.batching import bucketed_order, collate
+from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout, write_conll
+from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
+from seqkit.data.sources import resolve_dataset
+from seqkit.encoders import featurize_tokens, needed_features
+from seqkit.errors import ConfigError
+from seqkit.heads.tagger import TaggerHead
+from seqkit.layers.crf import bio_constraints
+from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
+from seqkit.text.vocab import Vocab
+
+
+@dataclass(frozen=True)
+class SlotFillingData:
+    """Where the sentences are and how they are laid out."""
+
+    # Folder name under $SEQKIT_DATA_DIR and in the cache.
+    dataset: str = "atis"
+    # "atis" (split folders with seq.in/seq.out/label) or "conll" (one column file per split).
+    format: str = "atis"
+    # Split folder names (atis) or file names (conll).
+    train: str = "train"
+    valid: str = "valid"
+    test: str = "test"
+    # Hub fallback: a `datasets` id and its column names; null disables downloading.
+    hub_id: str | None = None
+    hub_tokens_field: str = "tokens"
+    hub_tags_field: str = "tags"
+    hub_intent_field: str | None = None
+    # Lowercase user text before tagging (set it when the training data is lowercased, like ATIS).
+    lowercase: bool = False
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    use_crf: bool = True
+    # Predict an utterance-level intent too (needs `label` files).
+    intent: bool = True
+    intent_weight: float = 1.0
+    dropout: float = 0.3
+
+
+class SlotFillingTask:
+    name = "slot-filling"
+    default_recipe = "atis"
+    data_config = SlotFillingData
+    head_config = TaggerConfig
+    metric = "slot_f1"
+
+    # ---- data -------------------------------------------------------------------------------------------
+    def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
+        data: SlotFillingData = recipe.data
+        names = {"train": data.train, "valid": data.valid, "test": data.test}
+        if data.format == "atis":
+            required = [f"{names[split]}/{file}" for split in splits for file in ("seq.in", "seq.out")]
+        elif data.format == "conll":
+            required = [names[split] for split in splits]
+        else:
+            raise ConfigError(f"data.format: unknown format {data.format!r} (choose from: atis, conll)")
+        download = (lambda folder: self._download(data, folder)) if data.hub_id else None
+        folder = resolve_dataset(data.dataset, required, data_dir, download)
+        if data.format == "atis":
+            return {split: read_atis_split(folder / names[split]) for split in splits}
+        return {split: read_conll(folder / names[split]) for split in splits}
+
+    def _download(self, data: SlotFillingData, folder: Path) -> None:
+        import datasets
+
+        hub = datasets.load_dataset(data.hub_id)
+        converted = {
+            split: sentences_from_dataset(
+                hub[split], data.hub_tokens_field, data.hub_tags_field, data.hub_intent_field, f"{data.hub_id}/{split}"
+            )
+            for split in hub
+        }
+        write_hub_splits(converted, folder, data)
+
+    # ---- vocabularies and features ----------------------------------------------------------------------
+    def build_vocabularies(self, recipe: Recipe, train: list[TaggedSentence]) -> dict[str, Vocab]:
+        vocabularies = {
+            "words": Vocab.build(
+                (s.tokens for s in train), recipe.encoder.min_freq, recipe.encoder.max_vocab_size
+            ),
+            "tags": Vocab.labels(s.tags for s in train),
+        }
+        if recipe.head.intent:
+            if any(s.intent is None for s in train):
+                raise ConfigError("head.intent: the training data has no intent labels; set head.intent=false")
+            vocabularies["intents"] = Vocab.labels([s.intent] for s in train)
+        return vocabularies
+
+    def featurize(
+        self, recipe: Recipe, vocabularies: dict[str, Vocab], tokens: list[str], sentence: TaggedSentence | None
+    ) -> dict:
+        features = featurize_tokens(
+            tokens, vocabularies["words"], needed_features(recipe.encoder), recipe.encoder.hash_buckets
+        )
+        if sentence is not None:
+            features["tags"] = vocabularies["tags"].ids(sentence.tags)
+            if "intents" in vocabularies:
+                features["intent"] = vocabularies["intents"].id(sentence.intent)
+        return features
+
+    def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[TaggedSentence]):
+        """A function epoch -> list of batches, featurized once, reshuffled per epoch from the seed."""
+        featurized = [self.featurize(recipe, vocabularies, list(s.tokens), s) for s in train]
+        lengths = [len(s.tokens) for s in train]
+
+        def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
+            generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+            order = bucketed_order(lengths, recipe.train.batch_size, generator)
+            return [collate([featurized[i] for i in indices], {"tags": -100}) for indices in order]
+
+        return batches_for_epoch
+
+    # ---- model ------------------------------------------------------------------------------------------
+    def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> TaggerHead:
+        from seqkit.model import build_recurrent_layer
+
+        head: TaggerConfig = recipe.head
+        tagger = TaggerHead(
+            build_recurrent_layer(recipe.rnn, input_size),
+            num_tags=len(vocabularies["tags"]),
+            num_intents=len(vocabularies["intents"]) if head.intent else 0,
+            use_crf=head.use_crf,
+            dropout=head.dropout,
+            intent_weight=head.intent_weight,
+        )
+        if tagger.crf is not None:
+            tagger.crf.set_allowed(*bio_constraints(vocabularies["tags"].tokens))
+        return tagger
+
+    # ---- prediction and scoring -------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict(
+        self, model, recipe: Recipe, vocabularies: dict[str, Vocab], token_lists: list[list[str]], batch_size: int = 256
+    ) -> list[dict]:
+        """Tag tokenized sentences; returns per sentence its tags, intent and intent probability."""
+        model.eval()
+        results: list[dict | None] = [None] * len(token_lists)
+        featurized = [self.featurize(recipe, vocabularies, tokens, None) for tokens in token_lists]
+        for indices in bucketed_order([len(t) for t in token_lists], batch_size):
+            batch = collate([featurized[i] for i in indices])
+            output = model(batch)
+            paths = model.head.decode_tags(output)
+            intent_probabilities = None
+            if "intent_logits" in output.extras:
+                intent_probabilities = output.extras["intent_logits"].softmax(dim=-1)  # (B, C_intents)
+            for row, index in enumerate(indices):
+                prediction = {"tags": [vocabularies["tags"].token(t) for t in paths[row]]}
+                if intent_probabilities is not None:
+                    probability, best = intent_probabilities[row].max(dim=0)
+                    prediction["intent"] = vocabularies["intents"].token(int(best))
+                    prediction["intent_probability"] = float(probability)
+                results[index] = prediction
+        return results
+
+    def evaluate(self, model, recipe: Recipe, vocabularies: dict[str, Vocab], sentences: list[TaggedSentence]) -> dict:
+        predictions = self.predict(model, recipe, vocabularies, [list(s.tokens) for s in sentences])
+        gold_tags = [list(s.tags) for s in sentences]
+        predicted_tags = [p["tags"] for p in predictions]
+        spans = span_scores(gold_tags, predicted_tags)
+        scores = {"slot_precision": spans["precision"], "slot_recall": spans["recall"], "slot_f1": spans["f1"]}
+        unseen_tags = sum(tag not in vocabularies["tags"] for s in sentences for tag in s.tags)
+        scores["unseen_gold_tags"] = unseen_tags
+        if "intents" in vocabularies and all(s.intent is not None for s in sentences):
+            gold_intents = [s.intent for s in sentences]
+            predicted_intents = [p["intent"] for p in predictions]
+            scores["intent_accuracy"] = accuracy(gold_intents, predicted_intents)
+            scores["sentence_accuracy"] = sentence_accuracy(gold_tags, predicted_tags, gold_intents, predicted_intents)
+            scores["unseen_gold_intents"] = sum(i not in vocabularies["intents"] for i in gold_intents)
+        else:
+            scores["sentence_accuracy"] = sentence_accuracy(gold_tags, predicted_tags)
+        scores["sentences"] = len(sentences)
+        return scores
+
+
+def spans_of(tokens: list[str], tags: list[str]) -> list[dict]:
+    """The slot spans of a tagged sentence, with their text, in order."""
+    return [
+        {"type": kind, "start": start, "end": end, "text": " ".join(tokens[start:end])}
+        for start, end, kind in sorted(bio_chunks(tags))
+    ]
+
+
+def write_hub_splits(splits: dict[str, list[TaggedSentence]], folder: Path, data: SlotFillingData) -> None:
+    """Write converted hub splits in the recipe's layout; carve a dev split when the hub copy has none."""
+    aliases = {"validation": "valid", "dev": "valid"}
+    named = {aliases.get(split, split): sentences for split, sentences in splits.items()}
+    if "valid" not in named and "train" in named:
+        named["train"], named["valid"] = split_off(named["train"], every=10)
+    file_names = {"train": data.train, "valid": data.valid, "test": data.test}
+    for split, sentences in named.items():
+        target = file_names.get(split, split)
+        if data.format == "atis":
+            write_atis_layout(folder, target, sentences)
+        else:
+            write_conll(folder / target, sentences)

@@ -1,0 +1,275 @@
+"""The Trainer: one loop for every task.
+
+It knows one contract, `out = model(batch)` and `out.loss.backward()`, plus two callables a task hands it:
+`batches(epoch)` (that epoch's batches, a pure function of the seed and the epoch) and `evaluate(model)` (dev
+scores, a dict holding `metric`). Around the loop: AdamW, gradient clipping by norm and/or value with the
+clipped fraction logged, a learning-rate schedule computed from the step number, early stopping on the dev
+metric, the best weights in `model.safetensors`, and the latest state in `checkpoints/last/`.
+
+Exact resume: the checkpoint stores the weights, the optimizer moments, the global RNG state and the position
+in the epoch. Because batch order is recomputed from (seed, epoch) and the schedule from the step, a resumed
+run takes the same steps with the same random numbers as an uninterrupted one. Ctrl-C and SIGTERM stop at the
+next step boundary, save that state, and leave a run that `--resume` continues.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from seqkit.checkpoint import (
+    atomic_replace_directory,
+    atomic_write_json,
+    atomic_write_text,
+    load_state_into,
+    load_tensors,
+    read_json,
+    save_tensors,
+)
+from seqkit.config import TrainConfig
+from seqkit.errors import RunDirError, SeqkitError
+
+LAST_CHECKPOINT = Path("checkpoints") / "last"
+
+
+class TrainingInterrupted(SeqkitError):
+    """Training stopped on Ctrl-C or SIGTERM after saving a resumable checkpoint."""
+
+
+@dataclass
+class TrainerState:
+    epoch: int = 0  # the epoch in progress (0-based)
+    batch_in_epoch: int = 0  # batches of that epoch already taken
+    step: int = 0  # optimizer steps taken in all
+    best_metric: float | None = None
+    best_epoch: int | None = None
+    epochs_without_improvement: int = 0
+    finished: bool = False
+    # Running sums of the epoch in progress, so that an epoch resumed mid-way logs the same figures.
+    epoch_loss_sum: float = 0.0
+    epoch_batches: int = 0
+    epoch_clipped: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def learning_rate_factor(step: int, total_steps: int, schedule: str, warmup_steps: int) -> float:
+    """Multiplier of the base learning rate at `step` (0-based)."""
+    if warmup_steps and step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
+        return 1.0
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    progress = min(max(progress, 0.0), 1.0)
+    if schedule == "linear":
+        return 1.0 - progress
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    raise ValueError(f"train.schedule: unknown schedule {schedule!r} (choose from: constant, linear, cosine)")
+
+
+class Trainer:
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainConfig,
+        run_dir: Path,
+        batches: Callable[[int], Iterable[dict]],
+        evaluate: Callable[[nn.Module], dict[str, float]],
+        metric: str,
+        seed: int,
+        show_progress: bool | None = None,
+    ):
+        self.model = model
+        self.config = config
+        self.run_dir = Path(run_dir)
+        self.batches = batches
+        self.evaluate = evaluate
+        self.metric = metric
+        self.seed = seed
+        self.show_progress = show_progress
+        self.optimizer = torch.optim.AdamW(
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        self.state = TrainerState()
+        self._stop_requested = False
+
+    # ---- the loop ---------------------------------------------------------------------------------------
+    def fit(self, resume: bool = False) -> TrainerState:
+        """Train to the end (or early stop). Raises TrainingInterrupted after saving on Ctrl-C / SIGTERM."""
+        if resume:
+            self.load_checkpoint()
+        else:
+            torch.manual_seed(self.seed)
+        steps_per_epoch = len(list(self.batches(0)))
+        total_steps = steps_per_epoch * self.config.epochs
+        previous_handler = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, self._request_stop)
+        except ValueError:  # not the main thread: SIGTERM keeps its handler
+            previous_handler = None
+        try:
+            while not self.state.finished and self.state.epoch < self.config.epochs:
+                self._run_epoch(total_steps)
+        except KeyboardInterrupt:
+            self._stop_requested = True
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
+        if self._stop_requested:
+            self.save_checkpoint()
+            raise TrainingInterrupted(
+                f"training stopped at epoch {self.state.epoch + 1}, step {self.state.step}; "
+                f"checkpoint saved, continue with --resume (run dir {self.run_dir})"
+            )
+        self.state.finished = True
+        self.save_checkpoint()
+        return self.state
+
+    def _run_epoch(self, total_steps: int) -> None:
+        config = self.config
+        batches = list(self.batches(self.state.epoch))
+        started = time.perf_counter()
+        state = self.state
+        self.model.train()
+        progress = tqdm(
+            batches[self.state.batch_in_epoch :],
+            desc=f"epoch {self.state.epoch + 1}/{config.epochs}",
+            disable=not self.show_progress if self.show_progress is not None else None,
+            leave=False,
+            unit="batch",
+        )
+        for batch in progress:
+            factor = learning_rate_factor(self.state.step, total_steps, config.schedule, config.warmup_steps)
+            for group in self.optimizer.param_groups:
+                group["lr"] = config.learning_rate * factor
+            self.optimizer.zero_grad(set_to_none=True)
+            output = self.model(batch)
+            loss = output.loss
+            if not torch.isfinite(loss):
+                raise SeqkitError(
+                    f"loss became {loss.item()} at step {self.state.step + 1}; the last good checkpoint is kept "
+                    f"in {self.run_dir / LAST_CHECKPOINT}"
+                )
+            loss.backward()
+            state.epoch_clipped += self._clip_gradients()
+            self.optimizer.step()
+            state.step += 1
+            state.batch_in_epoch += 1
+            state.epoch_loss_sum += loss.item()
+            state.epoch_batches += 1
+            progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
+            if self._stop_requested:
+                raise KeyboardInterrupt
+        progress.close()
+        scores = self.evaluate(self.model)
+        value = scores[self.metric]
+        record = {
+            "epoch": self.state.epoch + 1,
+            "step": self.state.step,
+            "train_loss": state.epoch_loss_sum / max(1, state.epoch_batches),
+            "learning_rate": self.optimizer.param_groups[0]["lr"],
+            "clipped_fraction": state.epoch_clipped / max(1, state.epoch_batches),
+            "seconds": round(time.perf_counter() - started, 3),
+            **{f"dev_{name}": score for name, score in scores.items()},
+        }
+        improved = self.state.best_metric is None or value > self.state.best_metric
+        if improved:
+            self.state.best_metric, self.state.best_epoch = value, self.state.epoch + 1
+            self.state.epochs_without_improvement = 0
+            save_tensors(self.run_dir / "model.safetensors", self.model.state_dict())
+        else:
+            self.state.epochs_without_improvement += 1
+        self.state.history.append(record)
+        self.state.epoch += 1
+        self.state.batch_in_epoch = 0
+        state.epoch_loss_sum, state.epoch_batches, state.epoch_clipped = 0.0, 0, 0
+        if config.patience is not None and self.state.epochs_without_improvement >= config.patience:
+            self.state.finished = True
+        self.save_checkpoint()
+        tqdm.write(
+            f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
+            f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
+        )
+
+    def _clip_gradients(self) -> int:
+        """Clip by value, then by global norm; returns 1 when clipping changed the gradient."""
+        changed = 0
+        parameters = [p for p in self.model.parameters() if p.grad is not None]
+        if self.config.clip_value is not None:
+            limit = self.config.clip_value
+            changed = int(any(bool((p.grad.abs() > limit).any()) for p in parameters))
+            nn.utils.clip_grad_value_(parameters, limit)
+        if self.config.clip_norm is not None:
+            norm = nn.utils.clip_grad_norm_(parameters, self.config.clip_norm)
+            changed = max(changed, int(norm > self.config.clip_norm))
+        return changed
+
+    def _request_stop(self, signal_number, frame) -> None:
+        self._stop_requested = True
+
+    # ---- checkpoints ------------------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        """Replace checkpoints/last atomically with weights, optimizer, RNG and trainer state."""
+        optimizer_tensors, optimizer_layout = _flatten_optimizer(self.optimizer)
+
+        def fill(folder: Path) -> None:
+            save_tensors(folder / "model.safetensors", self.model.state_dict())
+            save_tensors(folder / "optimizer.safetensors", optimizer_tensors)
+            save_tensors(folder / "rng.safetensors", {"torch": torch.get_rng_state()})
+            atomic_write_json(folder / "optimizer.json", optimizer_layout)
+            atomic_write_json(folder / "trainer.json", asdict(self.state))
+
+        atomic_replace_directory(self.run_dir / LAST_CHECKPOINT, fill)
+        lines = "".join(json.dumps(record) + "\n" for record in self.state.history)
+        atomic_write_text(self.run_dir / "log.jsonl", lines)
+
+    def load_checkpoint(self) -> None:
+        folder = self.run_dir / LAST_CHECKPOINT
+        if not folder.is_dir():
+            raise RunDirError(f"{folder}: no checkpoint to resume from")
+        load_state_into(self.model, load_tensors(folder / "model.safetensors"), str(folder / "model.safetensors"))
+        _restore_optimizer(
+            self.optimizer,
+            load_tensors(folder / "optimizer.safetensors"),
+            read_json(folder / "optimizer.json", "optimizer state"),
+        )
+        torch.set_rng_state(load_tensors(folder / "rng.safetensors")["torch"])
+        saved = read_json(folder / "trainer.json", "trainer state")
+        try:
+            self.state = TrainerState(**saved)
+        except TypeError as error:
+            raise RunDirError(f"{folder / 'trainer.json'}: unexpected content ({error})") from None
+
+
+def _flatten_optimizer(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    """Optimizer state as named tensors plus a JSON layout (no pickling)."""
+    state_dict = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for parameter_id, values in state_dict["state"].items():
+        for name, value in values.items():
+            key = f"{parameter_id}.{name}"
+            if isinstance(value, torch.Tensor):
+                tensors[key] = value
+            else:
+                scalars[key] = value
+    return tensors, {"param_groups": state_dict["param_groups"], "scalars": scalars}
+
+
+def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], layout: dict) -> None:
+    state: dict[int, dict] = {}
+    for key, value in [*tensors.items(), *layout.get("scalars", {}).items()]:
+        parameter_id, _, name = key.partition(".")
+        state.setdefault(int(parameter_id), {})[name] = value
+    try:
+        optimizer.load_state_dict({"state": state, "param_groups": layout["param_groups"]})
+    except (KeyError, ValueError) as error:
+        raise RunDirError(f"optimizer state does not match the model ({error})") from None
