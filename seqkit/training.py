@@ -9,7 +9,8 @@ metric, the best weights in `model.safetensors`, and the latest state in `checkp
 Exact resume: the checkpoint stores the weights, the optimizer moments, the global RNG state and the position
 in the epoch. Because batch order is recomputed from (seed, epoch) and the schedule from the step, a resumed
 run takes the same steps with the same random numbers as an uninterrupted one. Ctrl-C and SIGTERM stop at the
-next step boundary, save that state, and leave a run that `--resume` continues.
+next step boundary, save that state, and leave a run that `--resume` continues; a second Ctrl-C quits at once,
+keeping the last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -111,19 +112,13 @@ class Trainer:
             torch.manual_seed(self.seed)
         steps_per_epoch = len(list(self.batches(0)))
         total_steps = steps_per_epoch * self.config.epochs
-        previous_handler = signal.getsignal(signal.SIGTERM)
+        previous_handlers = self._install_stop_handlers()
         try:
-            signal.signal(signal.SIGTERM, self._request_stop)
-        except ValueError:  # not the main thread: SIGTERM keeps its handler
-            previous_handler = None
-        try:
-            while not self.state.finished and self.state.epoch < self.config.epochs:
+            while not self.state.finished and self.state.epoch < self.config.epochs and not self._stop_requested:
                 self._run_epoch(total_steps)
-        except KeyboardInterrupt:
-            self._stop_requested = True
         finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGTERM, previous_handler)
+            for number, handler in previous_handlers.items():
+                signal.signal(number, handler)
         if self._stop_requested:
             self.save_checkpoint()
             raise TrainingInterrupted(
@@ -168,7 +163,8 @@ class Trainer:
             state.epoch_batches += 1
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
             if self._stop_requested:
-                raise KeyboardInterrupt
+                progress.close()
+                return
         progress.close()
         scores = self.evaluate(self.model)
         value = scores[self.metric]
@@ -213,8 +209,21 @@ class Trainer:
             changed = max(changed, int(norm > self.config.clip_norm))
         return changed
 
+    def _install_stop_handlers(self) -> dict:
+        """Ctrl-C and SIGTERM ask the loop to stop after the current step; a second Ctrl-C stops at once."""
+        previous = {}
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                previous[number] = signal.signal(number, self._request_stop)
+            except ValueError:  # not the main thread: signals keep their handlers
+                pass
+        return previous
+
     def _request_stop(self, signal_number, frame) -> None:
+        if self._stop_requested and signal_number == signal.SIGINT:
+            raise KeyboardInterrupt  # the second Ctrl-C: the last complete checkpoint stays as it is
         self._stop_requested = True
+        tqdm.write("stopping after this step; saving a checkpoint (Ctrl-C again to quit at once)")
 
     # ---- checkpoints ------------------------------------------------------------------------------------
     def save_checkpoint(self) -> None:

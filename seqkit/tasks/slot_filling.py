@@ -73,13 +73,14 @@ class SlotFillingTask:
             required = [names[split] for split in splits]
         else:
             raise ConfigError(f"data.format: unknown format {data.format!r} (choose from: atis, conll)")
-        download = (lambda folder: self._download(data, folder)) if data.hub_id else None
+        download = (lambda folder: self.download(data, folder)) if data.hub_id else None
         folder = resolve_dataset(data.dataset, required, data_dir, download)
         if data.format == "atis":
             return {split: read_atis_split(folder / names[split]) for split in splits}
         return {split: read_conll(folder / names[split]) for split in splits}
 
-    def _download(self, data: SlotFillingData, folder: Path) -> None:
+    def download(self, data: SlotFillingData, folder: Path) -> None:
+        """Fill `folder` from the hub copy named in the recipe, in the recipe's own layout."""
         import datasets
 
         hub = datasets.load_dataset(data.hub_id)

@@ -1,0 +1,109 @@
+"""Contract tests run over every registered encoder, and the word-hashing specifics."""
+
+import pytest
+import torch
+
+from seqkit.config import EncoderConfig
+from seqkit.encoders import ENCODERS, build_input_encoder, featurize_tokens, needed_features
+from seqkit.encoders.word_hash import letter_trigrams, trigram_buckets
+from seqkit.text.vocab import Vocab
+
+VOCAB = Vocab.build([["show", "flights", "to", "boston"], ["flights", "from", "denver"]])
+SENTENCES = [["show", "flights", "to", "boston"], ["flights", "from", "zurich"], ["to"]]
+
+
+def make_batch(config: EncoderConfig, sentences=SENTENCES) -> dict:
+    from seqkit.data.batching import collate
+
+    features = needed_features(config)
+    return collate([featurize_tokens(s, VOCAB, features, config.hash_buckets) for s in sentences])
+
+
+@pytest.fixture(params=sorted(ENCODERS))
+def config(request) -> EncoderConfig:
+    return EncoderConfig(features=(request.param,), embedding_size=8, hash_size=6, hash_buckets=64)
+
+
+def test_shape_and_output_dim(config):
+    encoder = build_input_encoder(config, VOCAB)
+    encoded = encoder(make_batch(config))
+    assert encoded.shape == (3, 4, encoder.output_dim)
+    assert torch.isfinite(encoded).all()
+
+
+def test_padding_is_zero_and_does_not_change_real_positions(config):
+    encoder = build_input_encoder(config, VOCAB).eval()
+    batched = encoder(make_batch(config))
+    alone = encoder(make_batch(config, [SENTENCES[2]]))
+    assert torch.equal(batched[2, 1:], torch.zeros_like(batched[2, 1:]))
+    assert torch.allclose(batched[2, :1], alone[0])
+
+
+def test_batch_of_one_and_eval_determinism(config):
+    encoder = build_input_encoder(config, VOCAB).eval()
+    batch = make_batch(config, [SENTENCES[0]])
+    assert torch.equal(encoder(batch), encoder(batch))
+
+
+def test_gradients_reach_every_parameter(config):
+    encoder = build_input_encoder(config, VOCAB)
+    encoded = encoder(make_batch(config))
+    if not list(encoder.parameters()):  # one_hot is a fixed encoding: nothing to learn, nothing to reach
+        assert not encoded.requires_grad
+        return
+    encoded.sum().backward()
+    for name, parameter in encoder.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
+
+
+def test_save_and_load_give_identical_outputs(config):
+    first = build_input_encoder(config, VOCAB).eval()
+    second = build_input_encoder(config, VOCAB).eval()
+    second.load_state_dict(first.state_dict())
+    batch = make_batch(config)
+    assert torch.equal(first(batch), second(batch))
+
+
+def test_encoders_concatenate():
+    config = EncoderConfig(features=("one_hot", "embedding", "word_hash"), embedding_size=8, hash_size=6, hash_buckets=64)
+    encoder = build_input_encoder(config, VOCAB)
+    assert encoder.output_dim == len(VOCAB) + 8 + 6
+    assert encoder(make_batch(config)).shape == (3, 4, len(VOCAB) + 14)
+
+
+def test_one_hot_puts_unknown_words_in_the_other_slot():
+    config = EncoderConfig(features=("one_hot",))
+    encoded = build_input_encoder(config, VOCAB)(make_batch(config))
+    zurich = encoded[1, 2]
+    assert zurich.sum() == 1 and zurich[VOCAB.unknown_id] == 1
+
+
+def test_letter_trigrams_as_in_dssm():
+    assert letter_trigrams("boy") == ["#bo", "boy", "oy#"]
+    assert letter_trigrams("a") == ["#a#"]
+
+
+def test_unseen_word_gets_a_representation_close_to_its_relatives():
+    buckets = 4096
+    assert all(1 <= b < buckets for b in trigram_buckets("zurich", buckets))
+    shared = set(trigram_buckets("bostonian", buckets)) & set(trigram_buckets("boston", buckets))
+    assert len(shared) >= 5  # #bo, bos, ost, sto, ton
+    config = EncoderConfig(features=("word_hash",), hash_buckets=buckets, hash_size=8)
+    encoded = build_input_encoder(config, VOCAB)(make_batch(config, [["zurich"]]))
+    assert encoded.abs().sum() > 0
+
+
+def test_unknown_encoder_name_lists_the_choices():
+    from seqkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"encoder.features\[0\]: unknown encoder 'glove' \(choose from"):
+        build_input_encoder(EncoderConfig(features=("glove",)), VOCAB)
+
+
+def test_word_dropout_only_in_training():
+    config = EncoderConfig(features=("one_hot",), word_dropout=1.0)
+    encoder = build_input_encoder(config, VOCAB)
+    batch = make_batch(config)
+    encoded = encoder.train()(batch)
+    assert (encoded[0, :, VOCAB.unknown_id] == 1).all()  # every real word replaced by <unk>
+    assert encoder.eval()(batch)[0, 0, VOCAB.id("show")] == 1

@@ -1,0 +1,112 @@
+"""The trainer: exact resume after Ctrl-C, checkpoints, clipping, schedules."""
+
+import os
+import signal
+
+import pytest
+import torch
+
+from seqkit.api import load_recipe
+from seqkit.checkpoint import load_tensors
+from seqkit.data.readers import read_atis_split
+from seqkit.model import build_model
+from seqkit.tasks import get_task
+from seqkit.training import Trainer, TrainingInterrupted, learning_rate_factor
+
+from conftest import TINY_ATIS, write_recipe
+
+
+class InterruptAt(torch.nn.Module):
+    """Wraps a model and delivers a real SIGINT to this process on its n-th training call."""
+
+    def __init__(self, model, call: int):
+        super().__init__()
+        self.model = model
+        self.call = call
+        self.calls = 0
+
+    def forward(self, batch):
+        if self.training:
+            self.calls += 1
+            if self.calls == self.call:
+                os.kill(os.getpid(), signal.SIGINT)
+        return self.model(batch)
+
+
+def make_trainer(tmp_path, run_dir, interrupt_at=None, **train):
+    recipe = load_recipe(None, write_recipe(tmp_path, head={"dropout": 0.3}, train={"epochs": 3, **train}))
+    task = get_task("slot-filling")
+    sentences = read_atis_split(TINY_ATIS / "train")
+    vocabularies = task.build_vocabularies(recipe, sentences)
+    torch.manual_seed(recipe.seed)
+    model = build_model(recipe, vocabularies)
+    # Always wrapped, so that checkpoints of interrupted and plain runs hold the same tensor names.
+    model = InterruptAt(model, interrupt_at or 0)
+    return Trainer(
+        model,
+        recipe.train,
+        run_dir,
+        batches=task.training_batches(recipe, vocabularies, sentences),
+        evaluate=lambda wrapper: task.evaluate(wrapper.model, recipe, vocabularies, sentences),
+        metric="slot_f1",
+        seed=recipe.seed,
+        show_progress=False,
+    )
+
+
+def without_timings(history):
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+@pytest.mark.parametrize("interrupt_at", [2, 4, 7])  # mid-epoch, the last batch of epoch 1, mid-epoch 2
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at):
+    straight = make_trainer(tmp_path, tmp_path / "straight")
+    straight_state = straight.fit()
+
+    interrupted = make_trainer(tmp_path, tmp_path / "interrupted", interrupt_at=interrupt_at)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        interrupted.fit()
+    assert interrupted.state.step == interrupt_at  # the step in flight finished before stopping
+    resumed = make_trainer(tmp_path, tmp_path / "interrupted")
+    resumed_state = resumed.fit(resume=True)
+
+    assert without_timings(resumed_state.history) == without_timings(straight_state.history)
+    final_straight = load_tensors(tmp_path / "straight" / "checkpoints" / "last" / "model.safetensors")
+    final_resumed = load_tensors(tmp_path / "interrupted" / "checkpoints" / "last" / "model.safetensors")
+    for name, tensor in final_straight.items():
+        assert torch.equal(tensor, final_resumed[name]), name
+
+
+def test_best_weights_and_log_are_written(tmp_path):
+    trainer = make_trainer(tmp_path, tmp_path / "run")
+    state = trainer.fit()
+    lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 3 == len(state.history)
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+    assert state.best_metric == max(record["dev_slot_f1"] for record in state.history)
+
+
+def test_clipping_by_norm_and_value_is_applied_and_logged(tmp_path):
+    trainer = make_trainer(tmp_path, tmp_path / "run", clip_norm=1e-6, clip_value=1e-7, epochs=1)
+    observed = []
+    original = trainer.optimizer.step
+
+    def spy(*args, **kwargs):
+        gradients = [p.grad for p in trainer.model.parameters() if p.grad is not None]
+        observed.append(max(g.abs().max().item() for g in gradients))
+        observed.append(torch.linalg.vector_norm(torch.stack([g.norm() for g in gradients])).item())
+        return original(*args, **kwargs)
+
+    trainer.optimizer.step = spy
+    state = trainer.fit()
+    assert max(observed[0::2]) <= 1e-7 + 1e-12  # every entry within the value limit
+    assert max(observed[1::2]) <= 1e-6 * 1.0001  # global norm within the norm limit
+    assert state.history[0]["clipped_fraction"] == 1.0
+
+
+def test_learning_rate_schedules():
+    assert learning_rate_factor(0, 100, "linear", 10) == pytest.approx(0.1)
+    assert learning_rate_factor(10, 100, "linear", 10) == pytest.approx(1.0)
+    assert learning_rate_factor(55, 100, "linear", 10) == pytest.approx(0.5)
+    assert learning_rate_factor(55, 100, "cosine", 10) == pytest.approx(0.5)
+    assert learning_rate_factor(99, 100, "constant", 0) == 1.0
