@@ -1,0 +1,1 @@
+"""Speed and memory benchmarks; each script prints JSON. Never run as tests."""

@@ -1,0 +1,38 @@
+"""Helpers shared by the benchmark scripts: medians of repeated timings, peak memory, the machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import statistics
+import time
+from collections.abc import Callable
+
+
+def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[float]]:
+    """Run `work` (which returns how many items it processed) `repeats` times; median items per second."""
+    rates = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        items = work()
+        rates.append(items / (time.perf_counter() - started))
+    return statistics.median(rates), rates
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far (Linux reports kilobytes)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def machine() -> dict:
+    import torch
+
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "load_average_1min": os.getloadavg()[0],
+    }

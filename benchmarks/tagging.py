@@ -1,0 +1,91 @@
+"""Slot-filling speed on real ATIS: training tokens/s, batched tagging sentences/s, single-sentence latency,
+peak memory. Prints one JSON document.
+
+    SEQKIT_DATA_DIR=../shared/data python -m benchmarks.tagging [--recipe atis] [--run-dir RUN] [--repeats 5]
+
+Speed does not depend on what the weights have learned, so without --run-dir the model is freshly built from
+the recipe (same shapes as a trained one). Each figure is the median of --repeats runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+from benchmarks.common import machine, median_rate, peak_rss_mib
+from seqkit.api import Tagger, load_recipe
+from seqkit.model import build_model
+from seqkit.run_dir import load_run
+from seqkit.tasks import get_task
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ATIS tagging benchmark (prints JSON)")
+    parser.add_argument("--recipe", default="atis")
+    parser.add_argument("--run-dir", default=None)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--training-batches", type=int, default=40)
+    arguments = parser.parse_args()
+    if arguments.threads:
+        torch.set_num_threads(arguments.threads)
+
+    if arguments.run_dir:
+        recipe, vocabularies, model = load_run(arguments.run_dir)
+    else:
+        recipe = load_recipe("slot-filling", arguments.recipe)
+    task = get_task(recipe.task)
+    splits = task.load_splits(recipe, None, ("train", "test"))
+    if not arguments.run_dir:
+        vocabularies = task.build_vocabularies(recipe, splits["train"])
+        torch.manual_seed(recipe.seed)
+        model = build_model(recipe, vocabularies)
+
+    batches = task.training_batches(recipe, vocabularies, splits["train"])(0)[: arguments.training_batches]
+    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.train.learning_rate)
+
+    def train_some() -> int:
+        model.train()
+        for batch in batches:
+            optimizer.zero_grad(set_to_none=True)
+            model(batch).loss.backward()
+            optimizer.step()
+        return sum(int(batch["lengths"].sum()) for batch in batches)
+
+    tagger = Tagger(recipe, vocabularies, model.eval())
+    texts = [" ".join(sentence.tokens) for sentence in splits["test"]]
+
+    def tag_all() -> int:
+        return len(tagger.tag(texts))
+
+    train_some()  # warm-up: first calls allocate
+    training_rate, training_runs = median_rate(train_some, arguments.repeats)
+    tag_all()
+    tagging_rate, tagging_runs = median_rate(tag_all, arguments.repeats)
+    latencies = []
+    for text in texts[:200]:
+        started = time.perf_counter()
+        tagger.tag([text])
+        latencies.append((time.perf_counter() - started) * 1000)
+    report = {
+        "benchmark": "tagging",
+        "recipe": arguments.recipe if not arguments.run_dir else str(arguments.run_dir),
+        "training_tokens_per_second": round(training_rate, 1),
+        "training_runs": [round(rate, 1) for rate in training_runs],
+        "tagging_sentences_per_second": round(tagging_rate, 1),
+        "tagging_runs": [round(rate, 1) for rate in tagging_runs],
+        "tagged_sentences": len(texts),
+        "single_sentence_latency_ms_median": round(statistics.median(latencies), 3),
+        "single_sentence_latency_ms_p90": round(sorted(latencies)[int(0.9 * len(latencies))], 3),
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "machine": machine(),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
