@@ -113,7 +113,8 @@ def list_components() -> None:
     from seqkit.layers.rnn import FUSED_CELLS
     from seqkit.tasks import TASKS
 
-    typer.echo("tasks:    " + ", ".join(f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items()))
+    tasks = (f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items())
+    typer.echo("tasks:    " + ", ".join(tasks))
     typer.echo("encoders: " + ", ".join(ENCODERS))
     typer.echo("cells:    " + ", ".join(FUSED_CELLS))
     typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml"))))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqkit.config import RNNConfig, Recipe
+from seqkit.config import Recipe, RNNConfig
 from seqkit.encoders import InputEncoder, build_input_encoder
 from seqkit.heads import HeadOutput
 from seqkit.layers.rnn import RecurrentLayer

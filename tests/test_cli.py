@@ -46,7 +46,8 @@ def test_tag_prints_tokens_with_slots_and_intent(run_dir):
 
 
 def test_tag_json_matches_the_python_api(run_dir):
-    result = runner.invoke(app, ["tag", str(run_dir), "--json"], input="flights from paris to rome\ncheapest fare to oslo\n")
+    lines = "flights from paris to rome\ncheapest fare to oslo\n"
+    result = runner.invoke(app, ["tag", str(run_dir), "--json"], input=lines)
     assert result.exit_code == 0, result.output
     printed = [json.loads(line) for line in result.output.splitlines()]
     api = [r.to_json() for r in Tagger.load(run_dir).tag(["flights from paris to rome", "cheapest fare to oslo"])]
@@ -86,5 +87,6 @@ def test_errors_are_one_line_and_non_zero(tmp_path):
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 1
     assert finished.stderr.strip() == "error: rnn.hidden_size: expected an integer, got str 'big'"
-    missing = subprocess.run([sys.executable, "-m", "seqkit", "tag", str(tmp_path / "nope"), "x"], capture_output=True, text=True)
+    command = [sys.executable, "-m", "seqkit", "tag", str(tmp_path / "nope"), "x"]
+    missing = subprocess.run(command, capture_output=True, text=True)
     assert missing.returncode == 1 and missing.stderr.count("\n") == 1 and "no such run dir" in missing.stderr

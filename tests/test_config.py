@@ -11,7 +11,8 @@ SECTIONS = {"data": SlotFillingData, "head": TaggerConfig}
 
 
 def test_defaults_and_overrides_are_typed():
-    raw = apply_overrides({"task": "slot-filling"}, ["train.epochs=7", "rnn.bidirectional=false", "encoder.features=[one_hot]"])
+    overrides = ["train.epochs=7", "rnn.bidirectional=false", "encoder.features=[one_hot]"]
+    raw = apply_overrides({"task": "slot-filling"}, overrides)
     recipe = build_recipe(raw, SECTIONS)
     assert recipe.train.epochs == 7
     assert recipe.rnn.bidirectional is False

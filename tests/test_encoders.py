@@ -65,7 +65,8 @@ def test_save_and_load_give_identical_outputs(config):
 
 
 def test_encoders_concatenate():
-    config = EncoderConfig(features=("one_hot", "embedding", "word_hash"), embedding_size=8, hash_size=6, hash_buckets=64)
+    features = ("one_hot", "embedding", "word_hash")
+    config = EncoderConfig(features=features, embedding_size=8, hash_size=6, hash_buckets=64)
     encoder = build_input_encoder(config, VOCAB)
     assert encoder.output_dim == len(VOCAB) + 8 + 6
     assert encoder(make_batch(config)).shape == (3, 4, len(VOCAB) + 14)

@@ -110,7 +110,8 @@ def test_hub_conversion_errors_name_the_row():
 def test_prepare_script_validates_and_caches_a_local_copy(tmp_path):
     script = Path(__file__).parent.parent / "data_scripts" / "prepare.py"
     env = {"SEQKIT_CACHE_DIR": str(tmp_path / "cache"), "PATH": "/usr/bin:/bin"}
-    ok = subprocess.run([sys.executable, str(script), "atis", "--source", str(TINY_ATIS)], capture_output=True, text=True, env=env)
+    command = [sys.executable, str(script), "atis", "--source"]
+    ok = subprocess.run([*command, str(TINY_ATIS)], capture_output=True, text=True, env=env)
     assert ok.returncode == 0, ok.stderr
     assert len(read_atis_split(tmp_path / "cache" / "atis" / "test")) == 8
     broken = tmp_path / "broken"
@@ -118,6 +119,6 @@ def test_prepare_script_validates_and_caches_a_local_copy(tmp_path):
         (broken / split).mkdir(parents=True)
         (broken / split / "seq.in").write_text("a b\n")
         (broken / split / "seq.out").write_text("O\n")
-    failed = subprocess.run([sys.executable, str(script), "atis", "--source", str(broken)], capture_output=True, text=True, env=env)
+    failed = subprocess.run([*command, str(broken)], capture_output=True, text=True, env=env)
     assert failed.returncode == 1 and "seq.out:1: 1 tags for 2 tokens" in failed.stderr
     assert len(read_atis_split(tmp_path / "cache" / "atis" / "test")) == 8  # the good cache was not replaced

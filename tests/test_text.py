@@ -38,7 +38,10 @@ def test_vocab_json_round_trip(tmp_path):
     assert loaded.tokens == vocab.tokens and loaded.unknown == UNK
 
 
-@pytest.mark.parametrize("content", ['{"tokens": "abc"}', '{"tokens": ["a", "a"]}', "not json", '{"tokens": ["a"], "unknown": "<unk>"}'])
+BROKEN = ['{"tokens": "abc"}', '{"tokens": ["a", "a"]}', "not json", '{"tokens": ["a"], "unknown": "<unk>"}']
+
+
+@pytest.mark.parametrize("content", BROKEN)
 def test_broken_vocab_files_are_refused(tmp_path, content):
     path = tmp_path / "v.json"
     path.write_text(content)

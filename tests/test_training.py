@@ -110,3 +110,10 @@ def test_learning_rate_schedules():
     assert learning_rate_factor(55, 100, "linear", 10) == pytest.approx(0.5)
     assert learning_rate_factor(55, 100, "cosine", 10) == pytest.approx(0.5)
     assert learning_rate_factor(99, 100, "constant", 0) == 1.0
+
+
+def test_early_stopping_on_the_dev_metric(tmp_path):
+    # With a zero learning rate the dev metric can never improve after the first epoch.
+    trainer = make_trainer(tmp_path, tmp_path / "run", epochs=10, patience=2, learning_rate=0.0)
+    state = trainer.fit()
+    assert len(state.history) == 3 and state.best_epoch == 1 and state.finished
