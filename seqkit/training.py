@@ -97,8 +97,9 @@ class Trainer:
         self.metric = metric
         self.seed = seed
         self.show_progress = show_progress
+        # foreach: one kernel per step over all tensors instead of a Python loop per parameter.
         self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
+            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
         )
         self.state = TrainerState()
         self._stop_requested = False

@@ -16,21 +16,17 @@ import torch
 def pad_1d(rows: Sequence[Sequence[int]], pad: int = 0) -> torch.Tensor:
     """Ragged rows -> (B, T) long tensor padded on the right."""
     width = max((len(row) for row in rows), default=0)
-    out = torch.full((len(rows), width), pad, dtype=torch.long)
-    for i, row in enumerate(rows):
-        out[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
-    return out
+    # One tensor built from padded Python lists: far cheaper than a tensor per row.
+    return torch.tensor([[*row, *[pad] * (width - len(row))] for row in rows], dtype=torch.long).view(len(rows), width)
 
 
 def pad_2d(rows: Sequence[Sequence[Sequence[int]]], pad: int = 0) -> torch.Tensor:
     """Ragged rows of ragged lists (tokens of trigrams) -> (B, T, K) long tensor."""
     width = max((len(row) for row in rows), default=0)
     depth = max((len(item) for row in rows for item in row), default=1)
-    out = torch.full((len(rows), width, depth), pad, dtype=torch.long)
-    for i, row in enumerate(rows):
-        for j, item in enumerate(row):
-            out[i, j, : len(item)] = torch.as_tensor(item, dtype=torch.long)
-    return out
+    empty = [pad] * depth
+    padded = [[*(item + [pad] * (depth - len(item)) for item in row), *[empty] * (width - len(row))] for row in rows]
+    return torch.tensor(padded, dtype=torch.long).view(len(rows), width, depth)
 
 
 def collate(

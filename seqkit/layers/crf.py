@@ -51,11 +51,18 @@ class CRF(nn.Module):
         return score + self.end[tags[rows, last]]
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(B, T, C), (B, T) -> (B,) log of the summed exp-score of all paths (forward algorithm)."""
+        """(B, T, C), (B, T) -> (B,) log of the summed exp-score of all paths (forward algorithm).
+
+        Each step is a (B, C) x (C, C) matrix product in exp space, shifted by the running maximum so that
+        nothing overflows; that is several times faster on a CPU than a logsumexp over a (B, C, C) tensor.
+        """
+        transition_shift = self.transitions.max().detach()
+        exp_transitions = (self.transitions - transition_shift).exp()  # (C_from, C_to)
         alpha = self.start + emissions[:, 0]  # (B, C)
         for t in range(1, emissions.size(1)):
-            # (B, C_from, 1) + (C_from, C_to) + (B, 1, C_to) -> logsumexp over C_from
-            candidate = torch.logsumexp(alpha.unsqueeze(2) + self.transitions + emissions[:, t].unsqueeze(1), dim=1)
+            shift = alpha.max(dim=1, keepdim=True).values.detach()  # (B, 1)
+            summed = (alpha - shift).exp() @ exp_transitions  # (B, C_to)
+            candidate = summed.clamp_min(1e-30).log() + shift + transition_shift + emissions[:, t]
             alpha = torch.where(mask[:, t].unsqueeze(1), candidate, alpha)
         return torch.logsumexp(alpha + self.end, dim=1)
 
@@ -76,17 +83,17 @@ class CRF(nn.Module):
             score = torch.where(step_mask, best + emissions[:, t], score)
             backpointers.append(best_from)
         score = score + self.end
-        lengths = mask.sum(dim=1).tolist()
-        best_last = score.argmax(dim=1).tolist()
-        paths = []
-        for row, length in enumerate(lengths):
-            tag = best_last[row]
-            path = [tag]
-            for t in range(length - 1, 0, -1):
-                tag = int(backpointers[t - 1][row, tag])
-                path.append(tag)
-            paths.append(path[::-1])
-        return paths
+        last = mask.sum(dim=1) - 1  # (B,) position of each last real token
+        current = score.argmax(dim=1)  # (B,) best final tag
+        path = torch.zeros(mask.shape, dtype=torch.long, device=emissions.device)  # (B, T)
+        # Walk back through all sequences at once; a row whose sequence ends before t keeps its best final tag
+        # until t reaches its last position.
+        for t in range(emissions.size(1) - 1, -1, -1):
+            path[:, t] = current
+            if t > 0:
+                previous = backpointers[t - 1].gather(1, current.unsqueeze(1)).squeeze(1)
+                current = torch.where(t <= last, previous, current)
+        return [row[: length + 1] for row, length in zip(path.tolist(), last.tolist(), strict=True)]
 
 
 def bio_constraints(tag_names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
