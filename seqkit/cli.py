@@ -65,25 +65,40 @@ def tag(
 
     tagger = Tagger.load(run_dir)
     if texts:
-        lines = [(None, text) for text in texts]
+        numbered = [(None, text) for text in texts]
     else:
-        lines = [(number, line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1)]
+        numbered = ((number, line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1))
     failures = 0
-    for number, text in lines:
-        if not text.strip():
+    # Stream in chunks: each chunk is tagged as one batch, and output appears as soon as it is ready.
+    for chunk in _chunks(numbered, size=256):
+        valid = []
+        for number, text in chunk:
+            if text.strip():
+                valid.append(text)
+                continue
             where = f"stdin:{number}" if number is not None else "argument"
             typer.echo(f"error: {where}: empty text, nothing to tag", err=True)
             failures += 1
-            continue
-        (result,) = tagger.tag([text])
-        if as_json:
-            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
-        else:
-            tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result.tokens, result.tags, strict=True))
-            intent = f"\t{result.intent} ({result.intent_probability:.3f})" if result.intent else ""
-            typer.echo(f"{tagged}{intent}")
+        for result in tagger.tag(valid) if valid else []:
+            if as_json:
+                typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            else:
+                tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result.tokens, result.tags, strict=True))
+                intent = f"\t{result.intent} ({result.intent_probability:.3f})" if result.intent else ""
+                typer.echo(f"{tagged}{intent}")
     if failures:
         raise typer.Exit(1)
+
+
+def _chunks(items, size: int):
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 @app.command()
