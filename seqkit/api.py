@@ -9,6 +9,7 @@ The CLI (seqkit/cli.py) calls exactly these functions, so the shell and Python a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,9 +62,12 @@ def train(
     show_progress: bool | None = None,
 ) -> Path:
     """Train a model; returns the run dir. With `resume`, the run dir's own config is used."""
+    from seqkit import distributed
     from seqkit.model import build_model
     from seqkit.training import Trainer
 
+    distributed.initialize_from_environment()
+    main_process = distributed.is_main()
     if resume:
         if out is None:
             raise ConfigError("--resume needs --out RUN_DIR")
@@ -73,18 +77,20 @@ def train(
     else:
         config = load_recipe(task_name, recipe, overrides)
         out = Path(out) if out is not None else default_run_dir(str(recipe or get_task(config.task).default_recipe))
-        if (out / CONFIG).exists() and not overwrite:
+        if main_process and (out / CONFIG).exists() and not overwrite:
             raise RunDirError(f"{out}: already holds a run; choose another --out, --resume it, or pass --overwrite")
     task = get_task(config.task)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
-    with RunLock(out):
+    # Only the first process writes; the others train beside it (see seqkit/distributed.py).
+    with RunLock(out) if main_process else contextlib.nullcontext():
         splits = task.load_splits(config, data_dir, ("train", "valid"))
         if resume:
             vocabularies = read_vocabularies(out)
         else:
             vocabularies = task.build_vocabularies(config, splits["train"])
-            write_run_start(out, config, vocabularies)
+            if main_process:
+                write_run_start(out, config, vocabularies)
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
         model = build_model(config, vocabularies)
         trainer = Trainer(
@@ -98,9 +104,12 @@ def train(
             show_progress=show_progress,
         )
         state = trainer.fit(resume=resume)
-        _, _, best_model = load_run(out)
-        dev_scores = task.evaluate(best_model, config, vocabularies, splits["valid"])
-        update_metrics(out, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
+        if main_process:
+            _, _, best_model = load_run(out)
+            dev_scores = task.evaluate(best_model, config, vocabularies, splits["valid"])
+            update_metrics(out, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
+        distributed.barrier()
+    distributed.finish()
     return out
 
 

@@ -33,9 +33,17 @@ def train(
     set_: SetOption = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out exactly.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a finished run in --out.")] = False,
+    nproc: Annotated[
+        int, typer.Option("--nproc", help="Train data-parallel in N processes (launches torchrun).")
+    ] = 1,
 ) -> None:
     """Train a model from a recipe and write a run dir."""
+    import os
+
     from seqkit import api
+
+    if nproc > 1 and "WORLD_SIZE" not in os.environ:
+        raise typer.Exit(_launch_torchrun(nproc))
 
     run_dir = api.train(task, recipe, data, out, set_ or [], resume=resume, overwrite=overwrite)
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -88,6 +96,25 @@ def tag(
                 typer.echo(f"{tagged}{intent}")
     if failures:
         raise typer.Exit(1)
+
+
+def _launch_torchrun(processes: int) -> int:
+    """Re-run this very command under torchrun with `processes` workers; returns their exit status."""
+    import subprocess
+
+    arguments = []
+    skip = False
+    for argument in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if argument == "--nproc":
+            skip = True
+            continue
+        if not argument.startswith("--nproc="):
+            arguments.append(argument)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+    return subprocess.call([*command, "-m", "seqkit", *arguments])
 
 
 def _chunks(items, size: int):

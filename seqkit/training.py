@@ -27,6 +27,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from seqkit import distributed
 from seqkit.checkpoint import (
     atomic_replace_directory,
     atomic_write_json,
@@ -101,6 +102,13 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
         )
+        # Several processes (torchrun): gradients are averaged by DistributedDataParallel.
+        self.world_size = distributed.world_size()
+        self.rank = distributed.rank()
+        if self.world_size > 1:
+            self.train_model: nn.Module = nn.parallel.DistributedDataParallel(model)
+        else:
+            self.train_model = model
         self.state = TrainerState()
         self._stop_requested = False
 
@@ -110,7 +118,7 @@ class Trainer:
         if resume:
             self.load_checkpoint()
         else:
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.seed + self.rank)  # each process draws its own dropout masks
         steps_per_epoch = len(list(self.batches(0)))
         total_steps = steps_per_epoch * self.config.epochs
         previous_handlers = self._install_stop_handlers()
@@ -136,10 +144,11 @@ class Trainer:
         started = time.perf_counter()
         state = self.state
         self.model.train()
+        show = (self.show_progress if self.show_progress is not None else None) if self.rank == 0 else False
         progress = tqdm(
             batches[self.state.batch_in_epoch :],
             desc=f"epoch {self.state.epoch + 1}/{config.epochs}",
-            disable=not self.show_progress if self.show_progress is not None else None,
+            disable=not show if show is not None else None,
             leave=False,
             unit="batch",
         )
@@ -147,27 +156,35 @@ class Trainer:
             factor = learning_rate_factor(self.state.step, total_steps, config.schedule, config.warmup_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = config.learning_rate * factor
+            if distributed.examples_in(batch) < self.world_size:
+                state.batch_in_epoch += 1  # a tail batch too small to give every process an example
+                continue
             self.optimizer.zero_grad(set_to_none=True)
-            output = self.model(batch)
-            loss = output.loss
-            if not torch.isfinite(loss):
+            local = distributed.shard(batch, self.rank, self.world_size) if self.world_size > 1 else batch
+            loss = self.train_model(local).loss
+            # This process's share of the global batch's mean loss (see seqkit/distributed.py).
+            share = distributed.examples_in(local) / distributed.examples_in(batch)
+            batch_loss = distributed.sum_across(loss.item() * share)
+            if not math.isfinite(batch_loss):
                 raise SeqkitError(
-                    f"loss became {loss.item()} at step {self.state.step + 1}; the last good checkpoint is kept "
+                    f"loss became {batch_loss} at step {self.state.step + 1}; the last good checkpoint is kept "
                     f"in {self.run_dir / LAST_CHECKPOINT}"
                 )
-            loss.backward()
+            (loss * share * self.world_size).backward()
             state.epoch_clipped += self._clip_gradients()
             self.optimizer.step()
             state.step += 1
             state.batch_in_epoch += 1
-            state.epoch_loss_sum += loss.item()
+            state.epoch_loss_sum += batch_loss
             state.epoch_batches += 1
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
+            if self.world_size > 1:
+                self._stop_requested = distributed.any_across(self._stop_requested)
             if self._stop_requested:
                 progress.close()
                 return
         progress.close()
-        scores = self.evaluate(self.model)
+        scores = distributed.broadcast_from_main(self.evaluate(self.model) if self.rank == 0 else None)
         value = scores[self.metric]
         record = {
             "epoch": self.state.epoch + 1,
@@ -182,7 +199,8 @@ class Trainer:
         if improved:
             self.state.best_metric, self.state.best_epoch = value, self.state.epoch + 1
             self.state.epochs_without_improvement = 0
-            save_tensors(self.run_dir / "model.safetensors", self.model.state_dict())
+            if self.rank == 0:
+                save_tensors(self.run_dir / "model.safetensors", self.model.state_dict())
         else:
             self.state.epochs_without_improvement += 1
         self.state.history.append(record)
@@ -192,10 +210,11 @@ class Trainer:
         if config.patience is not None and self.state.epochs_without_improvement >= config.patience:
             self.state.finished = True
         self.save_checkpoint()
-        tqdm.write(
-            f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
-            f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
-        )
+        if self.rank == 0:
+            tqdm.write(
+                f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
+                f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
+            )
 
     def _clip_gradients(self) -> int:
         """Clip by value, then by global norm; returns 1 when clipping changed the gradient."""
@@ -228,13 +247,16 @@ class Trainer:
 
     # ---- checkpoints ------------------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
-        """Replace checkpoints/last atomically with weights, optimizer, RNG and trainer state."""
+        """Replace checkpoints/last atomically with weights, optimizer, RNG and trainer state (rank 0 writes)."""
+        rng_states = distributed.gather_rng_states()
+        if self.rank != 0:
+            return
         optimizer_tensors, optimizer_layout = _flatten_optimizer(self.optimizer)
 
         def fill(folder: Path) -> None:
             save_tensors(folder / "model.safetensors", self.model.state_dict())
             save_tensors(folder / "optimizer.safetensors", optimizer_tensors)
-            save_tensors(folder / "rng.safetensors", {"torch": torch.get_rng_state()})
+            save_tensors(folder / "rng.safetensors", {f"torch.{i}": state for i, state in enumerate(rng_states)})
             atomic_write_json(folder / "optimizer.json", optimizer_layout)
             atomic_write_json(folder / "trainer.json", asdict(self.state))
 
@@ -252,7 +274,12 @@ class Trainer:
             load_tensors(folder / "optimizer.safetensors"),
             read_json(folder / "optimizer.json", "optimizer state"),
         )
-        torch.set_rng_state(load_tensors(folder / "rng.safetensors")["torch"])
+        rng_states = load_tensors(folder / "rng.safetensors")
+        if f"torch.{self.rank}" not in rng_states or len(rng_states) != self.world_size:
+            raise RunDirError(
+                f"{folder}: saved by {len(rng_states)} process(es); resume with the same number ({self.world_size} now)"
+            )
+        torch.set_rng_state(rng_states[f"torch.{self.rank}"])
         saved = read_json(folder / "trainer.json", "trainer state")
         try:
             self.state = TrainerState(**saved)
