@@ -4,8 +4,7 @@ One training step = forward and backward through a one-layer, one-direction Recu
 size 256 by default, batch 64, 30 steps, no padding) plus an Adam update. The cells take turns within each
 round, so load on a shared machine hits them alike; the figure per cell is the median over rounds.
 
-    PYTHONPATH=. python benchmarks/cells.py               # TorchScript loops (as shipped)
-    PYTORCH_JIT=0 PYTHONPATH=. python benchmarks/cells.py # the same loops run eagerly, to see what scripting buys
+    PYTHONPATH=. python benchmarks/cells.py --threads 1
 """
 
 from __future__ import annotations
@@ -51,7 +50,7 @@ def main() -> None:
     for cell in cells:
         layer = RecurrentLayer(arguments.hidden, arguments.hidden, bidirectional=False, cell=cell)
         optimizer = torch.optim.Adam(layer.parameters(), lr=1e-4)
-        time_steps(layer, optimizer, inputs, lengths, 3)  # warm up (TorchScript profiles its first calls)
+        time_steps(layer, optimizer, inputs, lengths, 3)  # warm up: first calls allocate and tune
         setups[cell] = (layer, optimizer)
     tokens = arguments.batch * arguments.length * arguments.steps
     rates: dict[str, list[float]] = {cell: [] for cell in cells}
@@ -63,12 +62,11 @@ def main() -> None:
     report = {
         "setting": {
             **{key: value for key, value in vars(arguments).items() if key != "cells"},
-            "torchscript": os.environ.get("PYTORCH_JIT", "1") != "0",
             "torch": torch.__version__,
             "cpu_count": os.cpu_count(),
         },
         "tokens_per_second": {cell: round(value) for cell, value in medians.items()},
-        "relative_to_fused_lstm": {cell: round(value / medians["lstm"], 3) for cell, value in medians.items()},
+        "relative_to_fused_lstm": {cell: round(rate / medians["lstm"], 3) for cell, rate in medians.items()},
     }
     print(json.dumps(report, indent=2))
 

@@ -9,9 +9,10 @@ Where a cell is exactly one of torch's fused kernels it runs on that kernel (`FU
 - `lstm`: long short-term memory (Hochreiter and Schmidhuber 1997, with the forget gate of Gers et al. 2000).
 - `gru`: gated recurrent unit (Cho et al. 2014).
 
-The others are written here (`CUSTOM_CELLS`). Each one computes the input projection of every time step in one
-matrix multiply, so the time loop holds only the recurrent product and a few elementwise operations; the loops
-are TorchScript functions, which removes most of the Python overhead per step (benchmarks/cells.py measures it).
+The others are written here (`CUSTOM_CELLS`). Each computes the input projection of every time step in one
+matrix multiply, so the time loop holds only the recurrent product (one addmm) and a few elementwise
+operations. The loops are plain Python: TorchScript bought nothing measurable at hidden size 256
+(benchmarks/cells.py under PYTORCH_JIT=0 and 1) and torch.jit.script is deprecated.
 - `jordan`: the Jordan network (Jordan 1986, "Serial order"): the previous *output* is the memory,
   h_t = tanh(W x_t + U y_{t-1} + b), y_t = tanh(V h_t + c); the layer's outputs are the y_t.
 - `peephole_lstm`: an LSTM whose gates also see the cell state through diagonal "peephole" weights (Gers and
@@ -63,8 +64,7 @@ def _uniform_(module: nn.Module, hidden_size: int) -> None:
         nn.init.uniform_(parameter, -bound, bound)
 
 
-# ---- the time loops (TorchScript): inputs are already projected, (B, T, G) -----------------------------------
-@torch.jit.script
+# ---- the time loops: inputs are already projected, (B, T, G) ----------------------------------------------
 def _elman_loop(projected: torch.Tensor, recurrent: torch.Tensor, activation: str) -> torch.Tensor:
     hidden = projected.new_zeros(projected.size(0), recurrent.size(0))  # (B, H)
     recurrent_t = recurrent.t()
@@ -79,7 +79,6 @@ def _elman_loop(projected: torch.Tensor, recurrent: torch.Tensor, activation: st
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-@torch.jit.script
 def _jordan_loop(
     projected: torch.Tensor, recurrent: torch.Tensor, output_weight: torch.Tensor, output_bias: torch.Tensor
 ) -> torch.Tensor:
@@ -93,7 +92,6 @@ def _jordan_loop(
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-@torch.jit.script
 def _peephole_lstm_loop(projected: torch.Tensor, recurrent: torch.Tensor, peepholes: torch.Tensor) -> torch.Tensor:
     hidden_size = recurrent.size(1)
     hidden = projected.new_zeros(projected.size(0), hidden_size)  # (B, H)
@@ -113,7 +111,6 @@ def _peephole_lstm_loop(projected: torch.Tensor, recurrent: torch.Tensor, peepho
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-@torch.jit.script
 def _context_loop(projected_context: torch.Tensor, alpha: float) -> torch.Tensor:
     context = projected_context.new_zeros(projected_context.size(0), projected_context.size(2))  # (B, S)
     contexts: list[torch.Tensor] = []
@@ -123,7 +120,6 @@ def _context_loop(projected_context: torch.Tensor, alpha: float) -> torch.Tensor
     return torch.stack(contexts, 1)  # (B, T, S)
 
 
-@torch.jit.script
 def _sigmoid_loop(projected: torch.Tensor, recurrent: torch.Tensor) -> torch.Tensor:
     hidden = projected.new_zeros(projected.size(0), recurrent.size(0))  # (B, H)
     recurrent_t = recurrent.t()
@@ -134,7 +130,6 @@ def _sigmoid_loop(projected: torch.Tensor, recurrent: torch.Tensor) -> torch.Ten
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-@torch.jit.script
 def _clockwork_loop(projected: torch.Tensor, recurrent: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
     hidden = projected.new_zeros(projected.size(0), recurrent.size(0))  # (B, H)
     recurrent_t = recurrent.t()
@@ -146,7 +141,7 @@ def _clockwork_loop(projected: torch.Tensor, recurrent: torch.Tensor, active: to
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-# ---- the cells: (B, T, D_in) left-aligned inputs -> (B, T, H) outputs ------------------------------------------
+# ---- the cells: (B, T, D_in) left-aligned inputs -> (B, T, H) outputs ------------------------------------
 class ElmanCell(nn.Module):
     """The Elman network written out, h_t = f(W x_t + U h_{t-1} + b), with f = tanh, relu or identity.
 
