@@ -1,14 +1,14 @@
 """The recurrent zoo compared on ATIS slot filling: every cell trained with the same recipe and budget.
 
-For each cell this trains `recipe` with `--set rnn.cell=<cell>` (plus the shared budget overrides), keeps the
-weights of the best dev epoch (the Trainer's dev selection), scores them once on test, and prints one JSON line
-per cell, then the README table (markdown) and a JSON summary. A cell whose run dir already holds test scores
-for the same config is not retrained, so an interrupted comparison continues where it stopped.
+For each cell this trains `recipe` with `--set rnn.cell=<cell>` (plus the shared budget overrides), keeps
+the weights of the best dev epoch (the Trainer's dev selection), scores them once on test, and prints one JSON
+line per cell, then the README table (markdown) and a JSON summary. A cell whose run dir already holds test
+scores for the same config is not retrained, so an interrupted comparison continues where it stopped.
 
     SEQKIT_DATA_DIR=../shared/data PYTHONPATH=. python benchmarks/compare_cells.py --epochs 10 --threads 1
 
-Training tokens/s = training tokens per epoch x epochs / the seconds the epochs took (each epoch's time includes
-its dev evaluation, as the Trainer logs it).
+Training tokens/s = training tokens per epoch x epochs / the seconds the epochs took (each epoch's time
+includes its dev evaluation, as the Trainer logs it).
 """
 
 from __future__ import annotations
@@ -66,10 +66,9 @@ def markdown_table(rows: list[dict]) -> str:
         "|---|---|---|---|---|",
     ]
     for row in rows:
-        lines.append(
-            f"| {row['cell']} | {row['dev_slot_f1']:.2f} ({row['best_epoch']}/{row['epochs']}) | "
-            f"{row['test_slot_f1']:.2f} | {row['test_intent_accuracy']:.2f} | {row['train_tokens_per_second']:,} |"
-        )
+        dev = f"{row['dev_slot_f1']:.2f} ({row['best_epoch']}/{row['epochs']})"
+        test = f"{row['test_slot_f1']:.2f} | {row['test_intent_accuracy']:.2f}"
+        lines.append(f"| {row['cell']} | {dev} | {test} | {row['train_tokens_per_second']:,} |")
     return "\n".join(lines)
 
 
@@ -92,7 +91,8 @@ def main() -> None:
         rows.append(run_cell(cell, arguments))
         print(json.dumps(rows[-1]), flush=True)
     print(markdown_table(rows))
-    print(json.dumps({"recipe": arguments.recipe, "overrides": overrides_for("<cell>", arguments), "rows": rows}))
+    summary = {"recipe": arguments.recipe, "overrides": overrides_for("<cell>", arguments), "rows": rows}
+    print(json.dumps(summary))
 
 
 if __name__ == "__main__":

@@ -131,7 +131,7 @@ def list_components() -> None:
     tasks = (f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items())
     typer.echo("tasks:    " + ", ".join(tasks))
     typer.echo("encoders: " + ", ".join(ENCODERS))
-    typer.echo("cells:    " + ", ".join(f"{name} ({paper})" for name, paper in CELLS.items()))
+    typer.echo("cells:    " + ", ".join(f"{name} ({source})" for name, source in CELLS.items()))
     typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml"))))
 
 

@@ -4,8 +4,8 @@ Where a cell is exactly one of torch's fused kernels it runs on that kernel (`FU
 - `elman`: the Elman network (Elman 1990, "Finding structure in time"): the hidden state is the memory,
   h_t = tanh(W x_t + U h_{t-1} + b), which is torch's tanh RNN.
 - `irnn`: a ReLU Elman network whose recurrent matrix starts as the identity and whose biases start at zero
-  (Le, Jaitly and Hinton 2015, "A simple way to initialize recurrent networks of rectified linear units"), so at
-  initialisation the state is carried forward unchanged and gradients neither explode nor vanish.
+  (Le, Jaitly and Hinton 2015, "A simple way to initialize recurrent networks of rectified linear units"),
+  so at initialisation the state is carried forward unchanged and gradients neither explode nor vanish.
 - `lstm`: long short-term memory (Hochreiter and Schmidhuber 1997, with the forget gate of Gers et al. 2000).
 - `gru`: gated recurrent unit (Cho et al. 2014).
 
@@ -19,16 +19,18 @@ operations. The loops are plain Python: TorchScript bought nothing measurable at
   Schmidhuber 2000, "Recurrent nets that time and count"): input and forget gates see c_{t-1}, the output gate
   sees c_t.
 - `scrn`: the structurally constrained recurrent network (Mikolov et al. 2015, "Learning longer memory in
-  recurrent neural networks"): slowly changing context units s_t = (1 - alpha) B x_t + alpha s_{t-1} with alpha
-  fixed near 1, beside fast sigmoid units h_t = sigmoid(P s_t + A x_t + R h_{t-1}). The context units do not
-  depend on h, so they and P s_t are computed before the loop. The layer outputs [h_t; s_t], both of which the
-  paper's output layer reads.
-- `clockwork`: the clockwork RNN (Koutnik et al. 2014): the hidden units form modules with periods 1, 2, 4, ...;
-  at step t (counted from 0) a module is updated only if t is a multiple of its period, and otherwise keeps
-  its value. The recurrent matrix is block triangular: slower modules feed faster ones, never the reverse.
+  recurrent neural networks"): slowly changing context units s_t = (1 - alpha) B x_t + alpha s_{t-1} with
+  alpha fixed near 1, beside fast sigmoid units h_t = sigmoid(P s_t + A x_t + R h_{t-1}). The context units
+  do not depend on h, so they and P s_t are computed before the loop. The layer outputs [h_t; s_t], both of
+  which the paper's output layer reads.
+- `clockwork`: the clockwork RNN (Koutnik et al. 2014): the hidden units form modules with periods 1, 2, 4,
+  ...; at step t (counted from 0) a module is updated only if t is a multiple of its period, and otherwise
+  keeps its value. The recurrent matrix is block triangular: slower modules feed faster ones, never the
+  reverse.
 
-Every custom cell reads left-aligned sequences from step 0 and starts from a zero state, so a sequence's outputs
-never depend on padding after it; seqkit.layers.rnn runs the backward direction on per-sequence reversed inputs.
+Every custom cell reads left-aligned sequences from step 0 and starts from a zero state, so a sequence's
+outputs never depend on padding after it; seqkit.layers.rnn runs the backward direction on per-sequence
+reversed inputs.
 """
 
 from __future__ import annotations
@@ -92,7 +94,9 @@ def _jordan_loop(
     return torch.stack(outputs, 1)  # (B, T, H)
 
 
-def _peephole_lstm_loop(projected: torch.Tensor, recurrent: torch.Tensor, peepholes: torch.Tensor) -> torch.Tensor:
+def _peephole_lstm_loop(
+    projected: torch.Tensor, recurrent: torch.Tensor, peepholes: torch.Tensor
+) -> torch.Tensor:
     hidden_size = recurrent.size(1)
     hidden = projected.new_zeros(projected.size(0), hidden_size)  # (B, H)
     cell = torch.zeros_like(hidden)
@@ -192,9 +196,11 @@ class PeepholeLSTMCell(nn.Module):
 
 
 class SCRNCell(nn.Module):
-    """`hidden_size` units in all: `context_size` slow context units (a quarter by default) and the rest fast."""
+    """`hidden_size` units in all: `context_size` slow context units (a quarter by default), the rest fast."""
 
-    def __init__(self, input_size: int, hidden_size: int, context_size: int | None = None, alpha: float = 0.95):
+    def __init__(
+        self, input_size: int, hidden_size: int, context_size: int | None = None, alpha: float = 0.95
+    ):
         super().__init__()
         self.context_size = context_size if context_size is not None else max(1, hidden_size // 4)
         self.fast_size = hidden_size - self.context_size
@@ -217,7 +223,7 @@ class SCRNCell(nn.Module):
 
 
 class ClockworkCell(nn.Module):
-    """Hidden units split into `num_modules` nearly equal modules with periods 1, 2, 4, ..., 2^(num_modules-1)."""
+    """Hidden units in `num_modules` nearly equal modules with periods 1, 2, 4, ..., 2^(num_modules - 1)."""
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int = 4):
         super().__init__()

@@ -82,7 +82,7 @@ class RecurrentLayer(nn.Module):
             return self._forward_fused(inputs, lengths)
         return self._forward_custom(inputs, lengths)
 
-    def _forward_fused(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward_fused(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
         total_length = inputs.size(1)
         packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
         packed_outputs, state = self.rnn(packed)
@@ -92,7 +92,7 @@ class RecurrentLayer(nn.Module):
         final = last_layer.transpose(0, 1).reshape(inputs.size(0), self.output_dim)  # (B, D_out)
         return outputs, final  # (B, T, D_out), (B, D_out)
 
-    def _forward_custom(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _forward_custom(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
         lengths = lengths.to(inputs.device)
         steps = torch.arange(inputs.size(1), device=inputs.device)
         mask = (steps.unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1).to(inputs.dtype)  # (B, T, 1)
