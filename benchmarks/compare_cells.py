@@ -5,7 +5,7 @@ the weights of the best dev epoch (the Trainer's dev selection), scores them onc
 line per cell, then the README table (markdown) and a JSON summary. A cell whose run dir already holds test
 scores for the same config is not retrained, so an interrupted comparison continues where it stopped.
 
-    SEQKIT_DATA_DIR=../shared/data PYTHONPATH=. python benchmarks/compare_cells.py --epochs 10 --threads 1
+    SEQKIT_DATA_DIR=../shared/data PYTHONPATH=. python benchmarks/compare_cells.py --epochs 5 --threads 1
 
 Training tokens/s = training tokens per epoch x epochs / the seconds the epochs took (each epoch's time
 includes its dev evaluation, as the Trainer logs it).
@@ -76,7 +76,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipe", default="atis")
     parser.add_argument("--cells", nargs="*", default=list(CELLS))
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--set", action="append", default=[], help="further recipe overrides, for every cell")
