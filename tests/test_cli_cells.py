@@ -1,4 +1,4 @@
-"""`seqkit list` shows every recurrent cell and `seqkit validate` accepts each one and rejects unknown names."""
+"""`seqkit list` shows every recurrent cell; `seqkit validate` accepts each one and rejects unknown names."""
 
 import pytest
 from typer.testing import CliRunner
