@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import time
 
 import torch
 
+from benchmarks.common import machine
 from seqkit.layers.cells import CELLS
 from seqkit.layers.rnn import RecurrentLayer
 
@@ -60,11 +60,8 @@ def main() -> None:
             rates[cell].append(tokens / time_steps(layer, optimizer, inputs, lengths, arguments.steps))
     medians = {cell: statistics.median(values) for cell, values in rates.items()}
     report = {
-        "setting": {
-            **{key: value for key, value in vars(arguments).items() if key != "cells"},
-            "torch": torch.__version__,
-            "cpu_count": os.cpu_count(),
-        },
+        "setting": {key: value for key, value in vars(arguments).items() if key != "cells"},
+        "machine": machine(),
         "tokens_per_second": {cell: round(value) for cell, value in medians.items()},
         "relative_to_fused_lstm": {cell: round(rate / medians["lstm"], 3) for cell, rate in medians.items()},
     }

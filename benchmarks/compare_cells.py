@@ -17,6 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
+from benchmarks.common import machine
 from seqkit import api
 from seqkit.layers.cells import CELLS
 from seqkit.run_dir import read_recipe
@@ -91,7 +92,8 @@ def main() -> None:
         rows.append(run_cell(cell, arguments))
         print(json.dumps(rows[-1]), flush=True)
     print(markdown_table(rows))
-    summary = {"recipe": arguments.recipe, "overrides": overrides_for("<cell>", arguments), "rows": rows}
+    overrides = overrides_for("<cell>", arguments)
+    summary = {"recipe": arguments.recipe, "overrides": overrides, "machine": machine(), "rows": rows}
     print(json.dumps(summary))
 
 
