@@ -7,10 +7,11 @@ other fused cells differ only in the torch module; test_recurrent_layer.py cover
 import json
 
 import pytest
-from conftest import TINY_ATIS, write_recipe
 
 from seqkit import api
 from seqkit.layers.cells import CUSTOM_CELLS
+
+from conftest import TINY_ATIS, write_recipe
 
 
 @pytest.mark.parametrize("cell", [*CUSTOM_CELLS, "irnn"])
