@@ -140,9 +140,9 @@ def validate(recipe: Annotated[str, typer.Argument(help="Recipe name or YAML pat
 
     config = api.load_recipe(None, recipe, set_ or [])
     needed_features(config.encoder)  # unknown encoder names fail here
-    from seqkit.layers.rnn import FUSED_CELLS
+    from seqkit.layers.cells import CELLS
 
-    lookup(FUSED_CELLS, config.rnn.cell, "recurrent cell", "rnn.cell")
+    lookup(CELLS, config.rnn.cell, "recurrent cell", "rnn.cell")
     typer.echo(yaml.safe_dump(to_dict(config), sort_keys=False).rstrip())
     typer.echo(f"ok: {recipe} is a valid {config.task} recipe", err=True)
 
@@ -152,13 +152,13 @@ def list_components() -> None:
     """List tasks, encoders, recurrent cells and recipes."""
     from seqkit.config import REPOSITORY_RECIPES
     from seqkit.encoders import ENCODERS
-    from seqkit.layers.rnn import FUSED_CELLS
+    from seqkit.layers.cells import CELLS
     from seqkit.tasks import TASKS
 
     tasks = (f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items())
     typer.echo("tasks:    " + ", ".join(tasks))
     typer.echo("encoders: " + ", ".join(ENCODERS))
-    typer.echo("cells:    " + ", ".join(FUSED_CELLS))
+    typer.echo("cells:    " + ", ".join(f"{name} ({source})" for name, source in CELLS.items()))
     typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml"))))
 
 
