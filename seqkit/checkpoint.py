@@ -92,6 +92,19 @@ def atomic_replace_directory(target: Path, fill: Callable[[Path], None]) -> None
         raise
 
 
+def settled_directory(target: Path) -> Path | None:
+    """The complete folder at `target`, or None.
+
+    A process killed between the two renames of atomic_replace_directory leaves the previous complete folder
+    under its retired name and nothing at `target`; that folder is still whole, so it is the one to use.
+    """
+    target = Path(target)
+    if target.is_dir():
+        return target
+    retired = target.parent / f".{target.name}.retired"
+    return retired if retired.is_dir() else None
+
+
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
     """Save tensors with safetensors (contiguous, detached copies), atomically."""
     prepared = {name: tensor.detach().contiguous().cpu() for name, tensor in tensors.items()}

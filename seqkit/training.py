@@ -36,6 +36,7 @@ from seqkit.checkpoint import (
     load_tensors,
     read_json,
     save_tensors,
+    settled_directory,
 )
 from seqkit.config import TrainConfig
 from seqkit.errors import RunDirError, SeqkitError
@@ -265,9 +266,12 @@ class Trainer:
         atomic_write_text(self.run_dir / "log.jsonl", lines)
 
     def load_checkpoint(self) -> None:
-        folder = self.run_dir / LAST_CHECKPOINT
-        if not folder.is_dir():
-            raise RunDirError(f"{folder}: no checkpoint to resume from")
+        folder = settled_directory(self.run_dir / LAST_CHECKPOINT)
+        if folder is None:
+            raise RunDirError(
+                f"{self.run_dir / LAST_CHECKPOINT}: no checkpoint to resume from (training stopped before the "
+                "first one); start again with --overwrite"
+            )
         load_state_into(self.model, load_tensors(folder / "model.safetensors"), str(folder / "model.safetensors"))
         _restore_optimizer(
             self.optimizer,

@@ -15,11 +15,14 @@ When nothing works, one DataNotFoundError says what was tried and what to do.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 from seqkit.checkpoint import atomic_replace_directory
-from seqkit.errors import DataNotFoundError, SeqkitError
+from seqkit.errors import ConfigError, DataNotFoundError, SeqkitError
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
 def cache_root() -> Path:
@@ -43,6 +46,9 @@ def resolve_dataset(
 
     `download(folder)` fills an empty folder from the hub; it is tried last and its result is cached.
     """
+    if not _PLAIN_NAME.match(name):
+        # The name becomes a folder under the cache: a recipe must not steer writes elsewhere.
+        raise ConfigError(f"data.dataset: {name!r} must be a plain folder name (letters, digits, '_', '-', '.')")
     if explicit is not None:
         explicit = Path(explicit)
         if has_files(explicit, required):

@@ -1,0 +1,151 @@
+"""Trying to break seqkit: generated bad files for the readers, SIGKILL during training, runs sharing a folder."""
+
+import json
+import os
+import signal
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqkit.data.readers import read_atis_split, read_conll
+from seqkit.data.sources import resolve_dataset
+from seqkit.errors import ConfigError, DataFormatError, RunDirError
+from seqkit.run_dir import RunLock
+from seqkit.text.tokenize import word_tokenize
+from seqkit.text.vocab import Vocab
+
+from conftest import TINY_ATIS, write_recipe
+
+# Lines built from pieces that matter to the readers: tags, separators, unicode, stray bytes.
+PIECES = st.sampled_from(["O", "B-x", "I-x", "B-", "X-y", "a", "ö", " ", "  ", "\t", "-DOCSTART-", "\r", "é"])
+LINE = st.lists(PIECES, max_size=6).map("".join)
+FILE = st.lists(LINE, max_size=8).map(lambda lines: "\n".join(lines).encode("utf-8")) | st.binary(max_size=60)
+SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(words=FILE, tags=FILE, labels=st.none() | FILE)
+def test_atis_reader_either_reads_or_names_the_problem(words, tags, labels):
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        (folder / "seq.in").write_bytes(words)
+        (folder / "seq.out").write_bytes(tags)
+        if labels is not None:
+            (folder / "label").write_bytes(labels)
+        try:
+            sentences = read_atis_split(folder)
+        except DataFormatError as error:
+            assert str(error).startswith(str(folder)) and "\n" not in str(error)
+        else:
+            assert all(len(s.tokens) == len(s.tags) > 0 for s in sentences)
+
+
+@SETTINGS
+@given(content=FILE)
+def test_conll_reader_either_reads_or_names_the_problem(content):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "data.txt"
+        path.write_bytes(content)
+        try:
+            sentences = read_conll(path)
+        except DataFormatError as error:
+            assert str(error).startswith(str(path)) and "\n" not in str(error)
+        else:
+            assert all(len(s.tokens) == len(s.tags) > 0 for s in sentences)
+            assert all(not tag.startswith("I-") or i > 0 for s in sentences for i, tag in enumerate(s.tags))
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.text(alphabet=string.ascii_letters + string.digits + " .,'!?-é", max_size=40), max_size=6))
+def test_tokenizer_and_vocab_round_trip(texts):
+    sentences = [word_tokenize(text) for text in texts]
+    for text, tokens in zip(texts, sentences, strict=True):
+        assert "".join(tokens) == "".join(text.split())  # nothing lost, nothing invented but spaces
+    vocab = Vocab.build(sentences)
+    restored = Vocab.from_json(json.loads(json.dumps(vocab.to_json())))
+    for tokens in sentences:
+        assert [restored.token(i) for i in restored.ids(tokens)] == tokens
+
+
+def test_dataset_names_cannot_escape_the_cache():
+    for name in ("../outside", "/etc", ".hidden", "a/b"):
+        with pytest.raises(ConfigError, match="data.dataset"):
+            resolve_dataset(name, ["x"])
+
+
+def test_a_second_run_in_a_busy_folder_is_refused(tmp_path):
+    with RunLock(tmp_path):
+        with pytest.raises(RunDirError, match="in use by another training run"):
+            with RunLock(tmp_path):
+                pass
+    (tmp_path / ".lock").write_text("999999999")  # a lock left by a process that no longer exists
+    with RunLock(tmp_path):
+        assert (tmp_path / ".lock").read_text() == str(os.getpid())
+
+
+def test_a_ten_thousand_token_text_is_tagged(tmp_path):
+    from typer.testing import CliRunner
+
+    from seqkit import Tagger
+    from seqkit.cli import app
+
+    recipe = write_recipe(tmp_path, train={"epochs": 1})
+    out = str(tmp_path / "r")
+    arguments = ["train", "slot-filling", "--recipe", str(recipe), "--data", str(TINY_ATIS), "--out", out]
+    assert CliRunner().invoke(app, arguments).exit_code == 0
+    (result,) = Tagger.load(tmp_path / "r").tag([" ".join(["flights to rome"] * 3334)])
+    assert len(result.tags) == 10002
+
+
+def train_command(recipe: Path, out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "seqkit", "train", "slot-filling", "--recipe", str(recipe),
+            "--data", str(TINY_ATIS), "--out", str(out), *extra]
+
+
+def final_dev(out: Path) -> dict:
+    return json.loads((out / "metrics.json").read_text())["dev"]
+
+
+@pytest.mark.slow
+def test_sigkill_at_five_points_then_resume_gives_the_same_final_metrics(tmp_path):
+    recipe = write_recipe(tmp_path, train={"epochs": 8})
+    straight = tmp_path / "straight"
+    subprocess.run(train_command(recipe, straight), check=True, capture_output=True, timeout=600)
+    expected = final_dev(straight)
+    expected_log = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                    for line in (straight / "log.jsonl").read_text().splitlines()]
+
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(train_command(recipe, killed), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kills = 0
+    for target_epochs in (1, 2, 4, 5, 7):
+        # Wait until that many epochs are checkpointed, then kill with no chance to clean up.
+        while process.poll() is None and _epochs_logged(killed) < target_epochs:
+            time.sleep(0.02)
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            kills += 1
+        with open(tmp_path / "resume.log", "wb") as log:
+            process = subprocess.Popen(train_command(recipe, killed, "--resume"), stdout=log, stderr=log)
+    process.wait(timeout=600)
+    assert process.returncode == 0, (tmp_path / "resume.log").read_text()[-2000:]
+    assert kills >= 5
+    assert final_dev(killed) == expected
+    resumed_log = [{k: v for k, v in json.loads(line).items() if k != "seconds"}
+                   for line in (killed / "log.jsonl").read_text().splitlines()]
+    assert resumed_log == expected_log
+
+
+def _epochs_logged(run_dir: Path) -> int:
+    try:
+        return len((run_dir / "log.jsonl").read_text().splitlines())
+    except FileNotFoundError:
+        return 0
