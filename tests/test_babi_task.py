@@ -112,3 +112,14 @@ def test_task1_is_solved_on_real_data_and_the_hop_table_points_at_the_support(tm
     # The last hop reads the supporting fact (sentence 3, "Daniel went back to the hallway.") most.
     weights = [float(row.split()[-1]) for row in last[1:-1]]
     assert weights.index(max(weights)) == 2 and "yes" in last[3]
+
+
+@pytest.mark.parametrize("name", ["babi_1k", "babi_10k"])
+def test_recipes_load_and_build(name):
+    from seqkit.model import build_model
+    from seqkit.text.vocab import Vocab
+
+    recipe = api.load_recipe("babi", name)
+    assert recipe.data.size == name.split("_")[1] and recipe.data.task == "all"
+    model = build_model(recipe, {"words": Vocab.build([["mary", "went", "kitchen"]])})
+    assert model.hops == 3 and model.embedding_size == recipe.head.embedding_size
