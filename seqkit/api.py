@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -205,23 +205,16 @@ class ReadAnswer:
     question: str
 
     def to_json(self) -> dict:
-        return {
-            "answer": self.answer,
-            "probability": self.probability,
-            "attention": self.attention,
-            "story": self.story,
-            "question": self.question,
-        }
+        return asdict(self)
 
 
+@dataclass
 class Reader:
     """A bAbI memory network loaded from a run dir; `answer` reads a story and answers one question."""
 
-    def __init__(self, recipe: Recipe, vocabularies, model):
-        self.recipe = recipe
-        self.vocabularies = vocabularies
-        self.model = model
-        self.task = get_task(recipe.task)
+    recipe: Recipe
+    vocabularies: dict
+    model: torch.nn.Module
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Reader:
@@ -244,7 +237,8 @@ class Reader:
         if not isinstance(question, str) or not tokenize(question):
             raise InputError("question: empty question, nothing to answer")
         example = BabiQuestion(0, tuple(sentences), tokenize(question), "", ())
-        (prediction,), _ = self.task.predict(self.model, self.recipe, self.vocabularies, [example])
+        task = get_task(self.recipe.task)
+        (prediction,), _ = task.predict(self.model, self.recipe, self.vocabularies, [example])
         skipped = len(sentences) - len(prediction["attention"][0])
         attention = [[0.0] * skipped + hop for hop in prediction["attention"]]
         story = list(story_sentences)
