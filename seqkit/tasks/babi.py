@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import random
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,8 +97,12 @@ class BabiTask:
         for task in tasks:
             if data.size == "10k" and task == 3 and {"train", "valid"} & set(splits):
                 print("note: en-10k lacks task 3's training file; task 3 trains on en/ (1k)", file=sys.stderr)
+            parsed = {}  # train and valid come from one file: read it once
             for split in splits:
-                stories = read_babi_file(folder / files[task, needed[split]], task)
+                name = files[task, needed[split]]
+                if name not in parsed:
+                    parsed[name] = read_babi_file(folder / name, task)
+                stories = parsed[name]
                 if split != "test":
                     held_out = _held_out_stories(len(stories), data.validation_fraction, task)
                     stories = [s for i, s in enumerate(stories) if (i in held_out) == (split == "valid")]
@@ -117,35 +122,50 @@ class BabiTask:
         sequences += [question.question for question in train] + [[question.answer] for question in train]
         return {"words": Vocab.build(sequences, recipe.encoder.min_freq, recipe.encoder.max_vocab_size)}
 
-    def featurize(self, recipe: Recipe, vocabularies: dict[str, Vocab], question: BabiQuestion) -> dict:
-        """Tensors of one question: the most recent `memory_size` statements (n, L), question, answer id."""
+    def featurize(self, recipe: Recipe, vocabularies: dict[str, Vocab], questions: list[BabiQuestion]) -> list:
+        """Per question: its most recent `memory_size` statements (n, L), the question (Lq,), the answer id.
+
+        Questions of one story share their statement objects (see the reader), so each story is turned into
+        ids once, and a question takes a slice of it, trimmed to its own longest sentence.
+        """
         words = vocabularies["words"]
-        story = question.story[-recipe.head.memory_size :]
-        width = max((len(sentence) for sentence in story), default=1)
-        rows = [words.ids(sentence) + [words.pad_id] * (width - len(sentence)) for sentence in story]
-        return {
-            "story": torch.tensor(rows, dtype=torch.long).view(len(story), width),  # (n, L)
-            "question": torch.as_tensor(words.ids(question.question), dtype=torch.long),  # (Lq,)
-            "answer": words.id(question.answer),
-        }
+        longest: dict[int, tuple] = {}
+        for question in questions:
+            if question.story and len(question.story) > len(longest.get(id(question.story[0]), ())):
+                longest[id(question.story[0])] = question.story
+        stories = {key: _story_ids(words, story) for key, story in longest.items()}
+        featurized = []
+        for question in questions:
+            count = len(question.story)
+            start = max(0, count - recipe.head.memory_size)
+            ids, lengths = stories[id(question.story[0])] if count else (torch.zeros(0, 1, dtype=torch.long), [1])
+            width = max(lengths[start:count], default=1)
+            featurized.append(
+                {
+                    "story": ids[start:count, :width],  # (n, L)
+                    "question": torch.as_tensor(words.ids(question.question), dtype=torch.long),  # (Lq,)
+                    "answer": words.id(question.answer),
+                }
+            )
+        return featurized
 
     def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[BabiQuestion]):
         """A function epoch -> batches; random-noise memories are drawn per epoch from (seed, epoch)."""
-        featurized = [self.featurize(recipe, vocabularies, question) for question in train]
+        featurized = self.featurize(recipe, vocabularies, train)
         sizes = [len(example["story"]) for example in featurized]
         head: MemoryNetworkConfig = recipe.head
 
-        def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
+        def batches_for_epoch(epoch: int) -> EpochBatches:
             generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
             order = bucketed_order(sizes, recipe.train.batch_size, generator)
             # Plain Python draws for the noise: per-example torch calls cost more than the model's step.
             noise_generator = random.Random(recipe.seed * 100_003 + epoch)
-            return [
-                collate_questions(
+            return EpochBatches(
+                order,
+                lambda indices: collate_questions(
                     [featurized[i] for i in indices], head.memory_size, head.random_noise, noise_generator
-                )
-                for indices in order
-            ]
+                ),
+            )
 
         return batches_for_epoch
 
@@ -189,7 +209,7 @@ class BabiTask:
         """Answer questions: per question the answer, its probability, attention (K, n); and the mean loss."""
         model.eval()
         words = vocabularies["words"]
-        featurized = [self.featurize(recipe, vocabularies, question) for question in questions]
+        featurized = self.featurize(recipe, vocabularies, questions)
         results: list[dict | None] = [None] * len(questions)
         loss_sum = 0.0
         for indices in bucketed_order([len(example["story"]) for example in featurized], batch_size):
@@ -233,6 +253,32 @@ class BabiTask:
         from seqkit.tasks.babi_tables import error_table
 
         return error_table(scores)
+
+
+class EpochBatches(Sequence):
+    """An epoch's batches, collated on first access and always in order, since the noise draws are sequential.
+
+    The trainer takes them all; a smoke test that wants two batches of a 10k epoch collates only two.
+    """
+
+    def __init__(self, order: list[list[int]], make: Callable[[list[int]], dict]):
+        self.order = order
+        self.make = make
+        self.made: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        while len(self.made) <= index:
+            self.made.append(self.make(self.order[len(self.made)]))
+        return self.made[index]
 
 
 def advance_linear_start(model: MemoryNetwork, validation_loss: float, max_epochs: int) -> None:
@@ -298,6 +344,14 @@ def collate_questions(
         "question": questions,
         "answer": torch.as_tensor([example["answer"] for example in examples], dtype=torch.long),
     }
+
+
+def _story_ids(words: Vocab, story: tuple) -> tuple[torch.Tensor, list[int]]:
+    """A whole story as padded ids (n, L) and its sentence lengths."""
+    lengths = [len(sentence) for sentence in story]
+    width = max(lengths)
+    rows = [words.ids(sentence) + [words.pad_id] * (width - len(sentence)) for sentence in story]
+    return torch.tensor(rows, dtype=torch.long), lengths
 
 
 def _held_out_stories(count: int, fraction: float, task: int) -> set[int]:
