@@ -10,7 +10,7 @@ Shape legend used in comments and docstrings across the package:
 
 from seqkit.version import __version__
 
-__all__ = ["__version__", "Tagger"]
+__all__ = ["__version__", "Tagger", "Reader"]
 
 
 def __getattr__(name: str):
@@ -20,4 +20,8 @@ def __getattr__(name: str):
         from seqkit.api import Tagger
 
         return Tagger
+    if name == "Reader":
+        from seqkit.api import Reader
+
+        return Reader
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -189,3 +189,57 @@ class Tagger:
             )
             for text, tokens, prediction in zip(texts, token_lists, predictions, strict=True)
         ]
+
+
+@dataclass
+class ReadAnswer:
+    """A memory network's answer: the word, its probability, and attention per hop over the story's sentences.
+
+    `attention[k][i]` is hop k+1's weight on `story[i]`; sentences older than the memory window get 0.
+    """
+
+    answer: str
+    probability: float
+    attention: list[list[float]]
+    story: list[str]
+    question: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Reader:
+    """A bAbI memory network loaded from a run dir; `answer` reads a story and answers one question."""
+
+    recipe: Recipe
+    vocabularies: dict
+    model: torch.nn.Module
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Reader:
+        recipe, vocabularies, model = load_run(Path(run_dir))
+        if recipe.task != "babi":
+            raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a bAbI reader")
+        return cls(recipe, vocabularies, model)
+
+    def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
+        """Answer `question` about the story; an empty question or sentence raises InputError."""
+        from seqkit.data.babi import BabiQuestion, tokenize
+
+        if isinstance(story_sentences, str):
+            raise InputError("answer() takes the story as a list of sentences")
+        sentences = []
+        for index, sentence in enumerate(story_sentences):
+            if not isinstance(sentence, str) or not tokenize(sentence):
+                raise InputError(f"story_sentences[{index}]: a sentence needs at least one word")
+            sentences.append(tokenize(sentence))
+        if not isinstance(question, str) or not tokenize(question):
+            raise InputError("question: empty question, nothing to answer")
+        example = BabiQuestion(0, tuple(sentences), tokenize(question), "", ())
+        task = get_task(self.recipe.task)
+        (prediction,), _ = task.predict(self.model, self.recipe, self.vocabularies, [example])
+        skipped = len(sentences) - len(prediction["attention"][0])
+        attention = [[0.0] * skipped + hop for hop in prediction["attention"]]
+        story = list(story_sentences)
+        return ReadAnswer(prediction["answer"], prediction["probability"], attention, story, question)

@@ -36,6 +36,15 @@ def train(
     nproc: Annotated[
         int, typer.Option("--nproc", help="Train data-parallel in N processes (launches torchrun).")
     ] = 1,
+    subtask: Annotated[
+        str | None, typer.Option("--task", help="Sub-task (bAbI: 1..20 or all); sets data.task.")
+    ] = None,
+    size: Annotated[
+        str | None, typer.Option("--size", help="Data size (bAbI: 1k or 10k); sets data.size.")
+    ] = None,
+    repeats: Annotated[
+        int, typer.Option("--repeats", help="Train N seeds, keep the best on dev; all N go to repeats.json.")
+    ] = 1,
 ) -> None:
     """Train a model from a recipe and write a run dir."""
     import os
@@ -45,7 +54,20 @@ def train(
     if nproc > 1 and "WORLD_SIZE" not in os.environ:
         raise typer.Exit(_launch_torchrun(nproc))
 
-    run_dir = api.train(task, recipe, data, out, set_ or [], resume=resume, overwrite=overwrite)
+    overrides = list(set_ or [])
+    overrides += [f"data.task={subtask}"] if subtask is not None else []
+    overrides += [f"data.size={size}"] if size is not None else []
+    if repeats != 1:
+        from seqkit.repeats import REPEATS_FILE, train_repeats
+
+        if resume:
+            raise SeqkitError("--repeats: re-run the command to continue a series; --resume is for one run")
+        out = out if out is not None else api.default_run_dir(str(recipe or task))
+        run_dir = train_repeats(task, recipe, data, out, overrides, repeats, overwrite=overwrite)
+        summary = json.loads((run_dir / REPEATS_FILE).read_text())
+        typer.echo(json.dumps({"run_dir": str(run_dir), **summary}, indent=2))
+        return
+    run_dir = api.train(task, recipe, data, out, overrides, resume=resume, overwrite=overwrite)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     typer.echo(json.dumps({"run_dir": str(run_dir), "dev": metrics["dev"]}, indent=2))
 
@@ -55,11 +77,17 @@ def evaluate(
     run_dir: Annotated[Path, typer.Argument(help="A run dir written by `seqkit train`.")],
     split: Annotated[str, typer.Option("--split", help="train, valid or test.")] = "test",
     data: DataOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
     from seqkit import api
+    from seqkit.run_dir import read_recipe
+    from seqkit.tasks import get_task
 
-    typer.echo(json.dumps(api.evaluate(run_dir, split, data), indent=2))
+    scores = api.evaluate(run_dir, split, data)
+    # Tasks with a readable report (bAbI's per-task error table) print it; --json gives the raw scores.
+    report = getattr(get_task(read_recipe(run_dir).task), "report", None)
+    typer.echo(report(scores) if report is not None and not as_json else json.dumps(scores, indent=2))
 
 
 @app.command()
@@ -126,6 +154,29 @@ def _chunks(items, size: int):
             chunk = []
     if chunk:
         yield chunk
+
+
+@app.command()
+def answer(
+    run_dir: Annotated[Path, typer.Argument(help="A bAbI run dir.")],
+    story: Annotated[
+        Path | None, typer.Option("--story", help="Story file: a sentence per line (bAbI ids allowed).")
+    ] = None,
+    question: Annotated[
+        str | None, typer.Option("--question", "-q", help="Question to answer about the story.")
+    ] = None,
+    support: Annotated[
+        str | None, typer.Option("--support", help="Supporting sentence numbers to mark, e.g. 1,3.")
+    ] = None,
+    interactive: Annotated[
+        bool, typer.Option("--interactive", "-i", help="Read sentences and questions (with ?) from stdin.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per answer.")] = False,
+) -> None:
+    """Answer questions about a story and show where each hop of the memory network looked."""
+    from seqkit.answering import answer_command
+
+    answer_command(run_dir, story, question, support, interactive, as_json)
 
 
 @app.command()

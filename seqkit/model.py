@@ -39,10 +39,15 @@ def build_recurrent_layer(config: RNNConfig, input_size: int) -> RecurrentLayer:
     )
 
 
-def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> SeqModel:
+def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     from seqkit.tasks import get_task
 
     task = get_task(recipe.task)
+    # A task whose model cannot be split into the shared encoder and a head (the memory network embeds the
+    # story with its own tied matrices) builds the whole model itself.
+    own_builder = getattr(task, "build_model", None)
+    if own_builder is not None:
+        return own_builder(recipe, vocabularies)
     encoder = build_input_encoder(recipe.encoder, vocabularies["words"])
     head = task.build_head(recipe, vocabularies, encoder.output_dim)
     return SeqModel(encoder, head)

@@ -8,10 +8,12 @@ and the CLI know nothing else about it. Adding a task means one file here and on
 from __future__ import annotations
 
 from seqkit.registry import lookup
+from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.slot_filling import SlotFillingTask
 
 TASKS = {
     "slot-filling": SlotFillingTask(),
+    "babi": BabiTask(),
 }
 
 

@@ -1,0 +1,144 @@
+"""End-to-end memory network (Sukhbaatar, Szlam, Weston and Fergus, "End-To-End Memory Networks", NIPS 2015).
+
+The story's sentences are written into memory twice, as input vectors m_i (matrix A) and output vectors c_i
+(matrix C); the question becomes the controller state u (matrix B). Each of K hops reads the memory softly:
+
+    p = softmax(u . m_i)        o = sum_i p_i c_i        u <- u + o   (layer-wise tying: u <- H u + o)
+
+and the answer is softmax(W u) after the last hop. A sentence vector is the sum of its word vectors, either
+plainly (bag of words) or weighted by the position encoding l_kj = (1 - j/J) - (k/d)(1 - 2j/J) (word j of J,
+dimension k of d), so that word order counts. Temporal encoding adds a learned vector per memory age T_A(i),
+T_C(i), where i = 0 is the most recent sentence. Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K;
+layer-wise tying shares one A and one C across hops. Linear start trains first with the hop softmaxes
+removed (`linear_attention`), which the task switches off once validation loss stops falling.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from seqkit.heads import HeadOutput
+
+TYINGS = ("adjacent", "layerwise")
+SENTENCE_ENCODINGS = ("bag_of_words", "position")
+
+
+def position_encoding(lengths: torch.Tensor, width: int, dimension: int) -> torch.Tensor:
+    """The paper's weights l_kj for sentences of `lengths` words: (...) -> (..., width, dimension).
+
+    Word j (1-based) of a J-word sentence gets l_kj = (1 - j/J) - (k/d)(1 - 2j/J) at dimension k (1-based);
+    positions past the sentence's end get 0, so padding never contributes.
+    """
+    j = torch.arange(1, width + 1, dtype=torch.float32, device=lengths.device)  # (L,)
+    k = torch.arange(1, dimension + 1, dtype=torch.float32, device=lengths.device)  # (d,)
+    sentence_length = lengths.clamp(min=1).to(torch.float32)[..., None, None]  # (..., 1, 1)
+    ratio = j[:, None] / sentence_length  # (..., L, 1)
+    weights = (1 - ratio) - (k / dimension) * (1 - 2 * ratio)  # (..., L, d)
+    inside = j[:, None] <= lengths[..., None, None]  # (..., L, 1)
+    return weights * inside
+
+
+class MemoryNetwork(nn.Module):
+    """bAbI reader: story (B, M, L), question (B, Lq) -> answer logits (B, V) and attention (B, K, M)."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_size: int,
+        hops: int = 3,
+        memory_size: int = 50,
+        position_encoded: bool = True,
+        temporal: bool = True,
+        tying: str = "adjacent",
+        linear_start: bool = False,
+        pad_id: int = 0,
+        init_std: float = 0.1,
+    ):
+        super().__init__()
+        if tying not in TYINGS:
+            raise ValueError(f"tying must be one of {TYINGS}, got {tying!r}")
+        if hops < 1:
+            raise ValueError("a memory network needs at least one hop")
+        self.hops = hops
+        self.embedding_size = embedding_size
+        self.position_encoded = position_encoded
+        self.temporal = temporal
+        self.tying = tying
+        self.pad_id = pad_id
+        # Adjacent tying: K + 1 word matrices; hop k reads with A^k = embeddings[k-1], C^k = embeddings[k],
+        # the question uses B = embeddings[0], the answer W^T = embeddings[K]. Layer-wise: B, A, C, then W.
+        count = hops + 1 if tying == "adjacent" else 3
+        self.embeddings = nn.ModuleList(
+            nn.Embedding(vocab_size, embedding_size, pad_id) for _ in range(count)
+        )
+        # Time matrices go with the memory matrices only (the question has no age): T_A^k, T_C^k.
+        time_count = (hops + 1 if tying == "adjacent" else 2) if temporal else 0
+        self.times = nn.ModuleList(nn.Embedding(memory_size, embedding_size) for _ in range(time_count))
+        self.output = nn.Linear(embedding_size, vocab_size, bias=False) if tying == "layerwise" else None
+        self.mapping = nn.Linear(embedding_size, embedding_size, bias=False) if tying == "layerwise" else None
+        # Saved with the weights: the task turns the hop softmaxes on when linear start ends.
+        self.register_buffer("linear_attention", torch.tensor(linear_start))
+        self.register_buffer("linear_start_done", torch.tensor(False))
+        self.register_buffer("linear_epochs", torch.tensor(0))
+        self.register_buffer("best_linear_loss", torch.tensor(float("inf")))
+        for parameter in self.parameters():
+            nn.init.normal_(parameter, std=init_std)
+        for embedding in self.embeddings:
+            embedding.weight.data[pad_id].zero_()
+
+    def _matrices(self, hop: int) -> tuple[int, int]:
+        """Indices (A, C) of the word (and time) matrices read at hop `hop` (0-based)."""
+        return (hop, hop + 1) if self.tying == "adjacent" else (1, 2)
+
+    def _sentences(self, index: int, words: torch.Tensor) -> torch.Tensor:
+        """Sentence vectors of (..., L) word ids with matrix `index`: (..., d)."""
+        vectors = self.embeddings[index](words)  # (..., L, d)
+        if self.position_encoded:
+            lengths = (words != self.pad_id).sum(dim=-1)  # (...)
+            vectors = vectors * position_encoding(lengths, words.shape[-1], self.embedding_size)
+        return vectors.sum(dim=-2)  # (..., d)
+
+    def _memories(self, index: int, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        memories = self._sentences(index, batch["story"])  # (B, M, d)
+        if self.temporal:
+            time_index = index if self.tying == "adjacent" else index - 1
+            memories = memories + self.times[time_index](batch["time"])  # (B, M, d)
+        return memories
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        """batch: story (B, M, L), time (B, M), memory_mask (B, M), question (B, Lq), optional answer (B,)."""
+        if self.training and bool(self.linear_start_done) and bool(self.linear_attention):
+            self.linear_attention.fill_(False)  # linear start has ended: re-insert the hop softmaxes
+        mask = batch["memory_mask"].bool()  # (B, M)
+        state = self._sentences(0, batch["question"])  # (B, d)
+        attentions = []
+        memories: dict[int, torch.Tensor] = {}  # adjacent hops share matrices: embed the story once each
+        for hop in range(self.hops):
+            input_index, output_index = self._matrices(hop)
+            for index in (input_index, output_index):
+                if index not in memories:
+                    memories[index] = self._memories(index, batch)  # (B, M, d)
+            inputs, outputs = memories[input_index], memories[output_index]
+            scores = torch.einsum("bmd,bd->bm", inputs, state)  # (B, M)
+            if bool(self.linear_attention):
+                weights = scores * mask
+            else:
+                # A finite fill keeps a story without memories finite: its row becomes all zeros below.
+                weights = scores.masked_fill(~mask, -1e9).softmax(dim=-1) * mask  # (B, M)
+            attentions.append(weights)
+            read = torch.einsum("bm,bmd->bd", weights, outputs)  # (B, d)
+            state = (self.mapping(state) if self.mapping is not None else state) + read
+        if self.output is not None:
+            logits = self.output(state)  # (B, V)
+        else:
+            logits = state @ self.embeddings[-1].weight.T  # (B, V)
+        logits = logits.masked_fill(self._pad_column(logits), -1e9)  # never answer <pad>
+        loss = functional.cross_entropy(logits, batch["answer"]) if "answer" in batch else None
+        return HeadOutput(loss, logits, {"attention": torch.stack(attentions, dim=1)})  # (B, K, M)
+
+    def _pad_column(self, logits: torch.Tensor) -> torch.Tensor:
+        column = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)
+        column[self.pad_id] = True
+        return column

@@ -1,0 +1,360 @@
+"""bAbI question answering with the end-to-end memory network (Weston et al. 2015; Sukhbaatar et al. 2015).
+
+One task (`data.task: 1..20`) or all twenty jointly (`data.task: all`), at 1k or 10k training questions per
+task. As in the paper, 10% of each training file (whole stories, drawn once with a fixed generator) is held
+out for validation; the test files give the final numbers. The 10k training file of task 3 is missing from
+the shared data, so task 3 at 10k trains on its 1k file, and loading says so.
+
+The memory network reads the story with its own tied embedding matrices, which the shared InputEncoder cannot
+express, so this task builds the whole model (`build_model`, the hook seqkit.model.build_model calls).
+Evaluation reports the error (%) per task, the mean error and the number of failed tasks (error > 5%).
+Linear start ends, as in the paper, when validation loss stops falling (or after
+`head.linear_start_max_epochs`): the trainer's end-of-epoch evaluation, the one call made on a model still in
+training mode, advances it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.nn import functional
+
+from seqkit.config import Recipe
+from seqkit.data.babi import SIZE_FOLDERS, TASK_COUNT, BabiQuestion, read_babi_file, task_file
+from seqkit.data.batching import bucketed_order
+from seqkit.data.sources import resolve_dataset
+from seqkit.errors import ConfigError
+from seqkit.heads.memnet import SENTENCE_ENCODINGS, MemoryNetwork
+from seqkit.text.vocab import Vocab
+
+FAILED_ABOVE = 5.0  # the paper counts a task as failed when its test error exceeds 5%
+
+
+@dataclass(frozen=True)
+class BabiData:
+    # Folder name under $SEQKIT_DATA_DIR, holding en/ and en-10k/.
+    dataset: str = "babi"
+    # "1k" (en/) or "10k" (en-10k/).
+    size: str = "1k"
+    # A task number 1..20, or "all" for joint training on the twenty tasks.
+    task: int | str = "all"
+    validation_fraction: float = 0.1
+
+
+@dataclass(frozen=True)
+class MemoryNetworkConfig:
+    hops: int = 3
+    embedding_size: int = 50
+    # "position" (the paper's PE) or "bag_of_words".
+    sentence_encoding: str = "position"
+    temporal: bool = True
+    # "adjacent" or "layerwise".
+    tying: str = "adjacent"
+    linear_start: bool = True
+    linear_start_max_epochs: int = 20
+    # Random noise: in training, up to this fraction of empty memories is inserted among the real ones.
+    random_noise: float = 0.1
+    # Only the most recent sentences are kept in memory.
+    memory_size: int = 50
+    init_std: float = 0.1
+
+
+def selected_tasks(data: BabiData) -> list[int]:
+    if data.task == "all":
+        return list(range(1, TASK_COUNT + 1))
+    if isinstance(data.task, int) and 1 <= data.task <= TASK_COUNT:
+        return [data.task]
+    raise ConfigError(f"data.task: expected a task number 1..{TASK_COUNT} or 'all', got {data.task!r}")
+
+
+class BabiTask:
+    name = "babi"
+    default_recipe = "babi_1k"
+    data_config = BabiData
+    head_config = MemoryNetworkConfig
+    metric = "mean_accuracy"
+
+    # ---- data -------------------------------------------------------------------------------------------
+    def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
+        data: BabiData = recipe.data
+        if data.size not in SIZE_FOLDERS:
+            raise ConfigError(f"data.size: expected one of {', '.join(SIZE_FOLDERS)}, got {data.size!r}")
+        if not 0 < data.validation_fraction < 1:
+            raise ConfigError("data.validation_fraction: must lie between 0 and 1")
+        tasks = selected_tasks(data)
+        files = {(task, split): self._file(data.size, task, split) 
+                 for task in tasks for split in ("train", "test")}
+        needed = {"train": "train", "valid": "train", "test": "test"}
+        required = sorted({files[task, needed[split]] for task in tasks for split in splits})
+        folder = resolve_dataset(data.dataset, required, data_dir)
+        result = {split: [] for split in splits}
+        for task in tasks:
+            if data.size == "10k" and task == 3 and {"train", "valid"} & set(splits):
+                print("note: en-10k lacks task 3's training file; task 3 trains on en/ (1k)", file=sys.stderr)
+            parsed = {}  # train and valid come from one file: read it once
+            for split in splits:
+                name = files[task, needed[split]]
+                if name not in parsed:
+                    parsed[name] = read_babi_file(folder / name, task)
+                stories = parsed[name]
+                if split != "test":
+                    held_out = _held_out_stories(len(stories), data.validation_fraction, task)
+                    stories = [s for i, s in enumerate(stories) if (i in held_out) == (split == "valid")]
+                result[split].extend(question for story in stories for question in story)
+        return result
+
+    def _file(self, size: str, task: int, split: str) -> str:
+        folder = SIZE_FOLDERS[size]
+        if size == "10k" and task == 3 and split == "train":
+            folder = SIZE_FOLDERS["1k"]  # the missing file (see the data README)
+        return str(task_file(Path(folder), task, split))
+
+    # ---- vocabularies and features ----------------------------------------------------------------------
+    def build_vocabularies(self, recipe: Recipe, train: list[BabiQuestion]) -> dict[str, Vocab]:
+        """One lexicon for story, question and answer words: the answer layer scores them all (W^T = C^K)."""
+        sequences = [sentence for question in train for sentence in question.story]
+        sequences += [question.question for question in train] + [[question.answer] for question in train]
+        return {"words": Vocab.build(sequences, recipe.encoder.min_freq, recipe.encoder.max_vocab_size)}
+
+    def featurize(self, recipe: Recipe, vocabularies: dict[str, Vocab], questions: list[BabiQuestion]) -> list:
+        """Per question: its most recent `memory_size` statements (n, L), the question (Lq,), the answer id.
+
+        Questions of one story share their statement objects (see the reader), so each story is turned into
+        ids once, and a question takes a slice of it, trimmed to its own longest sentence.
+        """
+        words = vocabularies["words"]
+        longest: dict[int, tuple] = {}
+        for question in questions:
+            if question.story and len(question.story) > len(longest.get(id(question.story[0]), ())):
+                longest[id(question.story[0])] = question.story
+        stories = {key: _story_ids(words, story) for key, story in longest.items()}
+        featurized = []
+        for question in questions:
+            count = len(question.story)
+            start = max(0, count - recipe.head.memory_size)
+            ids, lengths = stories[id(question.story[0])] if count else (torch.zeros(0, 1, dtype=torch.long), [1])
+            width = max(lengths[start:count], default=1)
+            featurized.append(
+                {
+                    "story": ids[start:count, :width],  # (n, L)
+                    "question": torch.as_tensor(words.ids(question.question), dtype=torch.long),  # (Lq,)
+                    "answer": words.id(question.answer),
+                }
+            )
+        return featurized
+
+    def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[BabiQuestion]):
+        """A function epoch -> batches; random-noise memories are drawn per epoch from (seed, epoch)."""
+        featurized = self.featurize(recipe, vocabularies, train)
+        sizes = [len(example["story"]) for example in featurized]
+        head: MemoryNetworkConfig = recipe.head
+
+        def batches_for_epoch(epoch: int) -> EpochBatches:
+            generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+            order = bucketed_order(sizes, recipe.train.batch_size, generator)
+            # Plain Python draws for the noise: per-example torch calls cost more than the model's step.
+            noise_generator = random.Random(recipe.seed * 100_003 + epoch)
+            return EpochBatches(
+                order,
+                lambda indices: collate_questions(
+                    [featurized[i] for i in indices], head.memory_size, head.random_noise, noise_generator
+                ),
+            )
+
+        return batches_for_epoch
+
+    # ---- model ------------------------------------------------------------------------------------------
+    def build_model(self, recipe: Recipe, vocabularies: dict[str, Vocab]) -> MemoryNetwork:
+        head: MemoryNetworkConfig = recipe.head
+        if head.sentence_encoding not in SENTENCE_ENCODINGS:
+            choices = ", ".join(SENTENCE_ENCODINGS)
+            found = head.sentence_encoding
+            raise ConfigError(f"head.sentence_encoding: expected one of {choices}, got {found!r}")
+        try:
+            return MemoryNetwork(
+                len(vocabularies["words"]),
+                head.embedding_size,
+                hops=head.hops,
+                memory_size=head.memory_size,
+                position_encoded=head.sentence_encoding == "position",
+                temporal=head.temporal,
+                tying=head.tying,
+                linear_start=head.linear_start,
+                pad_id=vocabularies["words"].pad_id,
+                init_std=head.init_std,
+            )
+        except ValueError as error:
+            raise ConfigError(f"head: {error}") from None
+
+    def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> MemoryNetwork:
+        """The memory network is head and encoder in one; see build_model."""
+        return self.build_model(recipe, vocabularies)
+
+    # ---- prediction and scoring -------------------------------------------------------------------------
+    @torch.inference_mode()
+    def predict(
+        self,
+        model: MemoryNetwork,
+        recipe: Recipe,
+        vocabularies: dict[str, Vocab],
+        questions: list[BabiQuestion],
+        batch_size: int = 256,
+    ) -> tuple[list[dict], float]:
+        """Answer questions: per question the answer, its probability, attention (K, n); and the mean loss."""
+        model.eval()
+        words = vocabularies["words"]
+        featurized = self.featurize(recipe, vocabularies, questions)
+        results: list[dict | None] = [None] * len(questions)
+        loss_sum = 0.0
+        for indices in bucketed_order([len(example["story"]) for example in featurized], batch_size):
+            batch = collate_questions([featurized[i] for i in indices], recipe.head.memory_size)
+            output = model(batch)
+            loss_sum += float(functional.cross_entropy(output.logits, batch["answer"], reduction="sum"))
+            probabilities = output.logits.softmax(dim=-1)  # (B, V)
+            best_probability, best = probabilities.max(dim=-1)
+            for row, index in enumerate(indices):
+                memories = len(featurized[index]["story"])
+                results[index] = {
+                    "answer": words.token(int(best[row])),
+                    "probability": float(best_probability[row]),
+                    "attention": output.extras["attention"][row, :, :memories].tolist(),  # (K, n)
+                }
+        return results, loss_sum / max(1, len(questions))
+
+    def evaluate(
+        self, model: MemoryNetwork, recipe: Recipe, vocabularies: dict[str, Vocab], questions: list
+    ) -> dict:
+        from_trainer = model.training  # only the trainer's end-of-epoch check hands over a training model
+        predictions, loss = self.predict(model, recipe, vocabularies, questions)
+        errors: dict[int, list[int]] = {}
+        for question, prediction in zip(questions, predictions, strict=True):
+            errors.setdefault(question.task, []).append(int(prediction["answer"] != question.answer))
+        per_task = {str(task): 100.0 * sum(wrong) / len(wrong) for task, wrong in sorted(errors.items())}
+        mean_error = sum(per_task.values()) / max(1, len(per_task))
+        if from_trainer:
+            advance_linear_start(model, loss, recipe.head.linear_start_max_epochs)
+        return {
+            "mean_accuracy": 100.0 - mean_error,
+            "mean_error": mean_error,
+            "failed_tasks": sum(error > FAILED_ABOVE for error in per_task.values()),
+            "loss": loss,
+            "errors": per_task,
+            "questions": len(questions),
+        }
+
+    def report(self, scores: dict) -> str:
+        """The per-task error table that `seqkit evaluate` prints."""
+        from seqkit.tasks.babi_tables import error_table
+
+        return error_table(scores)
+
+
+class EpochBatches(Sequence):
+    """An epoch's batches, collated on first access and always in order, since the noise draws are sequential.
+
+    The trainer takes them all; a smoke test that wants two batches of a 10k epoch collates only two.
+    """
+
+    def __init__(self, order: list[list[int]], make: Callable[[list[int]], dict]):
+        self.order = order
+        self.make = make
+        self.made: list[dict] = []
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        while len(self.made) <= index:
+            self.made.append(self.make(self.order[len(self.made)]))
+        return self.made[index]
+
+
+def advance_linear_start(model: MemoryNetwork, validation_loss: float, max_epochs: int) -> None:
+    """After a linear-start epoch: end linear start when validation loss stopped falling or time is up.
+
+    The switch takes effect at the next training step (MemoryNetwork.forward), so the weights the trainer
+    saves for this epoch still say that they were trained and scored without the hop softmaxes.
+    """
+    if not bool(model.linear_attention) or bool(model.linear_start_done):
+        return
+    model.linear_epochs += 1
+    if validation_loss >= float(model.best_linear_loss) or int(model.linear_epochs) >= max_epochs:
+        model.linear_start_done.fill_(True)
+    else:
+        model.best_linear_loss.fill_(validation_loss)
+
+
+def collate_questions(
+    examples: list[dict],
+    memory_size: int,
+    noise: float = 0.0,
+    generator: random.Random | None = None,
+) -> dict[str, torch.Tensor]:
+    """Pad questions into a batch: story (B, M, L), time (B, M), memory_mask (B, M), question, answer (B,).
+
+    Time index 0 is the most recent memory. With `noise` (training), each story of n memories gets
+    uniformly 0..ceil(noise * n) empty memories at random places among its real ones: they shift the real
+    memories' ages and take part in attention with their time vector only, which regularises T_A and T_C.
+    """
+    stories, times = [], []
+    for example in examples:
+        story = example["story"]  # (n, L)
+        count = len(story)
+        if noise > 0 and count:
+            extra = generator.randint(0, math.ceil(noise * count))
+            slots = list(range(count + extra))
+            generator.shuffle(slots)
+            real = sorted(slots[:count])  # the real memories keep their chronological order
+            ages = [count + extra - 1 - slot for slot in real + slots[count:]]
+            story = torch.cat([story, story.new_zeros(extra, story.shape[1])])
+        else:
+            ages = list(range(count - 1, -1, -1))
+        stories.append(story)
+        times.append(torch.tensor(ages, dtype=torch.long).clamp(max=memory_size - 1))
+    batch_size = len(examples)
+    memories = max(1, max(len(story) for story in stories))
+    width = max(1, max(story.shape[1] for story in stories))
+    story_batch = torch.zeros(batch_size, memories, width, dtype=torch.long)
+    time_batch = torch.zeros(batch_size, memories, dtype=torch.long)
+    mask = torch.zeros(batch_size, memories, dtype=torch.bool)
+    for row, (story, ages) in enumerate(zip(stories, times, strict=True)):
+        story_batch[row, : len(story), : story.shape[1]] = story
+        time_batch[row, : len(story)] = ages
+        mask[row, : len(story)] = True
+    question_width = max(1, max(len(example["question"]) for example in examples))
+    questions = torch.zeros(batch_size, question_width, dtype=torch.long)
+    for row, example in enumerate(examples):
+        questions[row, : len(example["question"])] = example["question"]
+    return {
+        "story": story_batch,
+        "time": time_batch,
+        "memory_mask": mask,
+        "question": questions,
+        "answer": torch.as_tensor([example["answer"] for example in examples], dtype=torch.long),
+    }
+
+
+def _story_ids(words: Vocab, story: tuple) -> tuple[torch.Tensor, list[int]]:
+    """A whole story as padded ids (n, L) and its sentence lengths."""
+    lengths = [len(sentence) for sentence in story]
+    width = max(lengths)
+    rows = [words.ids(sentence) + [words.pad_id] * (width - len(sentence)) for sentence in story]
+    return torch.tensor(rows, dtype=torch.long), lengths
+
+
+def _held_out_stories(count: int, fraction: float, task: int) -> set[int]:
+    """The validation stories of a training file: a fixed draw (per task, not per seed), so repeats agree."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(task))
+    return set(order[: max(1, round(count * fraction))].tolist())

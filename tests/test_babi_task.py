@@ -1,0 +1,125 @@
+"""The bAbI task end to end: training (with repeats), evaluation table, the Reader API and `seqkit answer`."""
+
+import json
+import os
+import random
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from seqkit import api
+from seqkit.cli import app
+from seqkit.errors import InputError
+from seqkit.repeats import train_repeats
+from seqkit.tasks.babi_tables import hop_table
+
+SHARED = Path(os.environ.get("SEQKIT_DATA_DIR", "/nonexistent")) / "babi"
+STORY = Path(__file__).parent / "data" / "babi" / "story_task1.txt"
+PEOPLE = ("mary", "john", "sandra", "daniel")
+PLACES = ("kitchen", "garden", "hallway", "office")
+TINY = ["data.task=1", "head.embedding_size=8", "train.epochs=2", "train.batch_size=8",
+        "head.linear_start=false"]
+
+
+def write_tiny_task1(folder: Path, stories: int = 12) -> Path:
+    """A small task-1 dataset in the bAbI layout (en/qa1_..._{train,test}.txt), drawn with a fixed seed."""
+    generator = random.Random(0)
+    for split in ("train", "test"):
+        lines = []
+        for _ in range(stories):
+            where: dict[str, str] = {}
+            line_of: dict[str, int] = {}
+            number = 0
+            for _ in range(3):
+                for _ in range(2):
+                    number += 1
+                    person, place = generator.choice(PEOPLE), generator.choice(PLACES)
+                    where[person], line_of[person] = place, number
+                    lines.append(f"{number} {person.title()} went to the {place}.")
+                number += 1
+                person = generator.choice(sorted(where))
+                lines.append(f"{number} Where is {person.title()}? \t{where[person]}\t{line_of[person]}")
+        path = folder / "en" / f"qa1_single-supporting-fact_{split}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_hop_table_layout_on_a_fixed_story():
+    table = hop_table(
+        ["Mary moved to the bathroom.", "John went to the hallway."],
+        [[0.9, 0.1], [0.25, 0.75], [1.0, 0.0]],
+        "Where is Mary?",
+        "bathroom",
+        0.876,
+        supports=[0],
+        answer="bathroom",
+    )
+    assert table.splitlines() == [
+        "Story                        Support  Hop 1  Hop 2  Hop 3",
+        "Mary moved to the bathroom.  yes       0.90   0.25   1.00",
+        "John went to the hallway.              0.10   0.75   0.00",
+        "Where is Mary? Answer: bathroom Prediction: bathroom (0.88)",
+    ]
+
+
+def test_repeats_keep_the_best_seed_and_report_all(tmp_path):
+    data = write_tiny_task1(tmp_path / "babi")
+    out = train_repeats("babi", "babi_1k", data, tmp_path / "run", TINY, repeats=2)
+    summary = json.loads((out / "repeats.json").read_text())
+    assert [record["seed"] for record in summary["repeats"]] == [13, 14]
+    best = max(summary["repeats"], key=lambda record: record["dev"]["mean_accuracy"])
+    assert summary["best"] == best["repeat"]
+    assert json.loads((out / "metrics.json").read_text())["dev"] == best["dev"]
+    reader = api.Reader.load(out)  # the series folder is itself a run dir holding the best repeat
+    result = reader.answer(["Mary went to the kitchen.", "John went to the garden."], "Where is Mary?")
+    assert result.answer in reader.vocabularies["words"] and 0 < result.probability <= 1
+    assert len(result.attention) == 3 and all(len(hop) == 2 for hop in result.attention)
+    with pytest.raises(InputError):
+        reader.answer(["Mary went to the kitchen."], "  ")
+
+
+def test_cli_train_options_and_evaluate_table(tmp_path):
+    data = write_tiny_task1(tmp_path / "babi")
+    runner = CliRunner()
+    sets = [part for item in TINY[1:] for part in ("--set", item)]
+    trained = runner.invoke(app, ["train", "babi", "--task", "1", "--size", "1k", "--data", str(data),
+                                  "--out", str(tmp_path / "run"), *sets])  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--data", str(data)])
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "1: single-supporting-fact" in evaluated.output
+    assert "failed tasks (error > 5%):" in evaluated.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs SEQKIT_DATA_DIR with babi/")
+def test_task1_is_solved_on_real_data_and_the_hop_table_points_at_the_support(tmp_path):
+    overrides = ["data.task=1", "head.embedding_size=20", "head.linear_start=false", "train.epochs=12",
+                 "train.learning_rate=0.02"]
+    run_dir = api.train("babi", "babi_1k", out=tmp_path / "task1", overrides=overrides, show_progress=False)
+    scores = api.evaluate(run_dir, "test")
+    assert scores["errors"]["1"] <= 1.0, scores  # >= 99% of the 1,000 test questions right
+    result = CliRunner().invoke(app, ["answer", str(run_dir), "--story", str(STORY)])
+    assert result.exit_code == 0, result.output
+    tables = result.output.strip().split("\n\n")
+    assert tables[0].splitlines()[0].split() == ["Story", "Support", "Hop", "1", "Hop", "2", "Hop", "3"]
+    assert tables[0].splitlines()[1].startswith("Mary moved to the bathroom.  yes")
+    assert tables[0].splitlines()[-1].startswith("Where is Mary? Answer: bathroom Prediction: bathroom (")
+    last = tables[1].splitlines()
+    assert "Answer: hallway Prediction: hallway" in last[-1]
+    # The last hop reads the supporting fact (sentence 3, "Daniel went back to the hallway.") most.
+    weights = [float(row.split()[-1]) for row in last[1:-1]]
+    assert weights.index(max(weights)) == 2 and "yes" in last[3]
+
+
+@pytest.mark.parametrize("name", ["babi_1k", "babi_10k"])
+def test_recipes_load_and_build(name):
+    from seqkit.model import build_model
+    from seqkit.text.vocab import Vocab
+
+    recipe = api.load_recipe("babi", name)
+    assert recipe.data.size == name.split("_")[1] and recipe.data.task == "all"
+    model = build_model(recipe, {"words": Vocab.build([["mary", "went", "kitchen"]])})
+    assert model.hops == 3 and model.embedding_size == recipe.head.embedding_size

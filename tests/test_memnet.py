@@ -1,0 +1,108 @@
+"""The memory network head: position encoding, temporal order, attention masking, linear start, gradients."""
+
+import random
+
+import pytest
+import torch
+
+from seqkit.heads.memnet import MemoryNetwork, position_encoding
+from seqkit.tasks.babi import advance_linear_start, collate_questions
+
+
+def example(sentence_lengths: list[int], answer: int = 5) -> dict:
+    """A featurized question whose sentences hold word ids 2, 3, ... (0 is padding)."""
+    width = max(sentence_lengths, default=1)
+    story = torch.zeros(len(sentence_lengths), width, dtype=torch.long)
+    for row, length in enumerate(sentence_lengths):
+        story[row, :length] = torch.arange(2, 2 + length)
+    return {"story": story, "question": torch.tensor([2, 3]), "answer": answer}
+
+
+def test_position_encoding_matches_the_papers_formula_on_a_hand_worked_case():
+    # J = 3 words, d = 2 dimensions, l_kj = (1 - j/J) - (k/d)(1 - 2j/J):
+    #   j=1: k=1 -> 2/3 - 1/2 * 1/3 = 1/2,  k=2 -> 2/3 - 1/3 = 1/3
+    #   j=2: k=1 -> 1/3 + 1/2 * 1/3 = 1/2,  k=2 -> 1/3 + 1/3 = 2/3
+    #   j=3: k=1 -> 0 + 1/2 = 1/2,           k=2 -> 0 + 1 = 1
+    # and a fourth, padded position gets 0.
+    expected = torch.tensor([[1 / 2, 1 / 3], [1 / 2, 2 / 3], [1 / 2, 1.0], [0.0, 0.0]])
+    weights = position_encoding(torch.tensor([3]), width=4, dimension=2)
+    assert torch.allclose(weights[0], expected)
+
+
+def test_position_encoded_sentence_is_the_weighted_sum_of_its_word_vectors():
+    network = MemoryNetwork(vocab_size=6, embedding_size=2, hops=1, temporal=False)
+    words = torch.tensor([[2, 3, 4, 0]])  # (1, L): three words and padding
+    vectors = network.embeddings[0].weight[torch.tensor([2, 3, 4])]  # (3, 2)
+    weights = torch.tensor([[1 / 2, 1 / 3], [1 / 2, 2 / 3], [1 / 2, 1.0]])
+    assert torch.allclose(network._sentences(0, words)[0], (weights * vectors).sum(dim=0), atol=1e-6)
+
+
+def test_temporal_encoding_gives_age_zero_to_the_most_recent_sentence():
+    batch = collate_questions([example([2, 1, 3])], memory_size=50)
+    assert batch["time"].tolist() == [[2, 1, 0]]
+    # End to end: when only age 0 matches the question, every hop reads the last sentence.
+    network = MemoryNetwork(vocab_size=6, embedding_size=4, hops=2, tying="layerwise", position_encoded=False)
+    with torch.no_grad():
+        for embedding in network.embeddings[1:]:
+            embedding.weight.zero_()  # story words carry no signal, only their age does
+        network.embeddings[0].weight.zero_()
+        network.embeddings[0].weight[2, 0] = 1.0  # question vector u = e_1
+        network.times[0].weight.zero_()
+        network.times[0].weight[0, 0] = 20.0
+        network.mapping.weight.copy_(torch.eye(4))
+    attention = network.eval()(batch).extras["attention"]  # (1, K, M)
+    assert attention[0, 0].argmax().item() == 2 and attention[0, 0, 2] > 0.99
+
+
+def test_random_noise_keeps_real_memories_in_order_and_adds_empty_ones():
+    generator = random.Random(0)
+    stories = [example([1] * 20)] * 50
+    batch = collate_questions(stories, memory_size=50, noise=0.1, generator=generator)
+    extra = batch["memory_mask"].sum(dim=1) - 20  # (B,)
+    assert extra.min() >= 0 and extra.max() <= 2 and extra.max() > 0
+    for row in range(len(stories)):
+        ages = batch["time"][row, :20]
+        assert (ages[:-1] > ages[1:]).all()  # older real sentences stay older
+        assert batch["story"][row, 20:].eq(0).all()  # the added memories are empty
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+def test_attention_sums_to_one_over_real_memories_only(tying):
+    torch.manual_seed(0)
+    network = MemoryNetwork(vocab_size=8, embedding_size=6, hops=3, tying=tying).eval()
+    batch = collate_questions([example([2, 3]), example([1, 4, 2, 2, 1]), example([])], memory_size=50)
+    attention = network(batch).extras["attention"]  # (B, K, M)
+    assert attention.shape == (3, 3, 5)
+    assert torch.allclose(attention[0].sum(dim=-1), torch.ones(3)) and attention[0, :, 2:].eq(0).all()
+    assert torch.allclose(attention[1].sum(dim=-1), torch.ones(3))
+    assert attention[2].eq(0).all()  # a story without sentences reads nothing, and stays finite
+    assert torch.isfinite(network(batch).logits).all()
+
+
+@pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
+def test_gradients_reach_every_parameter(tying):
+    torch.manual_seed(0)
+    network = MemoryNetwork(vocab_size=8, embedding_size=6, hops=3, tying=tying)
+    batch = collate_questions([example([2, 3]), example([4, 1, 2])], memory_size=50)
+    output = network(batch)
+    output.loss.backward()
+    assert torch.isfinite(output.loss)
+    missing = [name for name, parameter in network.named_parameters() if parameter.grad is None]
+    assert not missing
+    assert network.output is None if tying == "adjacent" else network.output is not None
+
+
+def test_linear_start_drops_the_softmax_until_validation_loss_stops_falling():
+    torch.manual_seed(0)
+    network = MemoryNetwork(vocab_size=8, embedding_size=6, hops=1, linear_start=True)
+    batch = collate_questions([example([2, 3, 1])], memory_size=50)
+    assert not torch.allclose(network.eval()(batch).extras["attention"].sum(), torch.tensor(1.0))
+    network.train()
+    advance_linear_start(network, validation_loss=2.0, max_epochs=20)
+    advance_linear_start(network, validation_loss=1.5, max_epochs=20)
+    assert bool(network.linear_attention) and not bool(network.linear_start_done)
+    advance_linear_start(network, validation_loss=1.6, max_epochs=20)  # stopped falling
+    assert bool(network.linear_start_done) and bool(network.linear_attention)  # saved weights stay truthful
+    network(batch)  # the next training step re-inserts the softmax
+    assert not bool(network.linear_attention)
+    assert torch.allclose(network.eval()(batch).extras["attention"].sum(), torch.tensor(1.0))
