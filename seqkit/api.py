@@ -125,6 +125,14 @@ def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None) -
     return scores
 
 
+def load_predictor_parts(run_dir: str | Path, task: str, what: str) -> tuple[Recipe, dict, torch.nn.Module]:
+    """(recipe, vocabularies, model) of a run dir, refusing one trained for another task."""
+    recipe, vocabularies, model = load_run(Path(run_dir))
+    if recipe.task != task:
+        raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not {what}")
+    return recipe, vocabularies, model
+
+
 @dataclass
 class TaggedText:
     """One tagged text: tokens, a BIO tag per token, the slot spans, and the intent when the model has one."""
@@ -158,10 +166,7 @@ class Tagger:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Tagger:
-        recipe, vocabularies, model = load_run(Path(run_dir))
-        if recipe.task != "slot-filling":
-            raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a tagger")
-        return cls(recipe, vocabularies, model)
+        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger"))
 
     def tag(self, texts: list[str], batch_size: int = 256) -> list[TaggedText]:
         """Tokenize and tag each text. An empty (or whitespace-only) text raises InputError naming its index."""
@@ -218,10 +223,7 @@ class Reader:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Reader:
-        recipe, vocabularies, model = load_run(Path(run_dir))
-        if recipe.task != "babi":
-            raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a bAbI reader")
-        return cls(recipe, vocabularies, model)
+        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader"))
 
     def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
         """Answer `question` about the story; an empty question or sentence raises InputError."""
