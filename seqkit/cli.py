@@ -180,6 +180,77 @@ def answer(
 
 
 @app.command()
+def classify(
+    run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify; stdin lines when none.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text, with class probabilities.")] = False,
+) -> None:
+    """Classify texts: the label and its probability per text (tab-separated), or JSON."""
+    from seqkit.api import Classifier
+
+    classifier = Classifier.load(run_dir)
+    failures = 0
+    for where, text in _texts_or_stdin(texts):
+        if not text.strip():
+            typer.echo(f"error: {where}: empty text, nothing to classify", err=True)
+            failures += 1
+            continue
+        try:
+            (result,) = classifier.classify([text])
+        except SeqkitError as error:
+            typer.echo(f"error: {where}: {error}", err=True)
+            failures += 1
+            continue
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            typer.echo(f"{result.label}\t{result.probability:.3f}\t{text}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to explain; stdin lines when none.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colour tokens (default: when writing to a terminal).")
+    ] = None,
+) -> None:
+    """Show which words drove each decision: green for the predicted label, red against (gradient x input)."""
+    from seqkit.api import Classifier
+    from seqkit.explain import colorize
+
+    classifier = Classifier.load(run_dir)
+    for where, text in _texts_or_stdin(texts):
+        if not text.strip():
+            raise typer.BadParameter(f"{where}: empty text, nothing to explain")
+        (result,) = classifier.explain([text])
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            continue
+        typer.echo(f"{result.label} ({result.probability:.3f})", color=color)
+        if color or (color is None and sys.stdout.isatty()):
+            typer.echo(colorize(result.tokens, result.contributions), color=True)
+        else:
+            typer.echo(" ".join(f"{t}[{s:+.3f}]" for t, s in zip(result.tokens, result.contributions, strict=True)))
+        ranked = sorted(zip(result.contributions, result.tokens, strict=True), reverse=True)
+        typer.echo("for:     " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[:5] if s > 0))
+        typer.echo("against: " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[::-1][:5] if s < 0))
+        if result.attention is not None:
+            top = sorted(zip(result.attention, result.tokens, strict=True), reverse=True)[:5]
+            typer.echo("attention: " + ", ".join(f"{t} {w:.3f}" for w, t in top))
+
+
+def _texts_or_stdin(texts: list[str] | None) -> list[tuple[str, str]]:
+    """(where, text) pairs: the arguments, or each line of stdin when there are none."""
+    if texts:
+        return [(f"argument {number}", text) for number, text in enumerate(texts, start=1)]
+    return [(f"stdin:{number}", line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1)]
+
+
+@app.command()
 def validate(recipe: Annotated[str, typer.Argument(help="Recipe name or YAML path.")], set_: SetOption = None) -> None:
     """Check a recipe strictly (unknown keys, wrong types, unknown names) and print it resolved."""
     import yaml
