@@ -255,7 +255,12 @@ class Classification:
     probabilities: dict[str, float]
 
     def to_json(self) -> dict:
-        return {"text": self.text, "label": self.label, "probability": self.probability, "probabilities": self.probabilities}
+        return {
+            "text": self.text,
+            "label": self.label,
+            "probability": self.probability,
+            "probabilities": self.probabilities,
+        }
 
 
 @dataclass
@@ -302,12 +307,14 @@ class Classifier:
         for index, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
-        return self.task.documents(self.recipe, list(texts), "texts", [f"texts[{i}]" for i in range(len(texts))])
+        sources = [f"texts[{index}]" for index in range(len(texts))]
+        return self.task.documents(self.recipe, list(texts), "texts", sources)
 
     def classify(self, texts: list[str], batch_size: int = 256) -> list[Classification]:
         """The most likely label of each text, with class probabilities."""
         labels = self.vocabularies["labels"].tokens
-        probabilities = self.task.predict(self.model, self.recipe, self.vocabularies, self._documents(texts), batch_size)
+        documents = self._documents(texts)
+        probabilities = self.task.predict(self.model, self.recipe, self.vocabularies, documents, batch_size)
         results = []
         for text, row in zip(texts, probabilities.tolist(), strict=True):
             best = max(range(len(labels)), key=row.__getitem__)

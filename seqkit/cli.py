@@ -125,6 +125,8 @@ def tag(
     if failures:
         raise typer.Exit(1)
 
+TextsArgument = Annotated[list[str] | None, typer.Argument(help="Texts; stdin lines when none.")]
+
 
 def _launch_torchrun(processes: int) -> int:
     """Re-run this very command under torchrun with `processes` workers; returns their exit status."""
@@ -182,8 +184,8 @@ def answer(
 @app.command()
 def classify(
     run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to classify; stdin lines when none.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text, with class probabilities.")] = False,
+    texts: TextsArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON per text, with probabilities.")] = False,
 ) -> None:
     """Classify texts: the label and its probability per text (tab-separated), or JSON."""
     from seqkit.api import Classifier
@@ -212,10 +214,10 @@ def classify(
 @app.command()
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to explain; stdin lines when none.")] = None,
+    texts: TextsArgument = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
     color: Annotated[
-        bool | None, typer.Option("--color/--no-color", help="Colour tokens (default: when writing to a terminal).")
+        bool | None, typer.Option("--color/--no-color", help="Colour tokens (default: on a terminal).")
     ] = None,
 ) -> None:
     """Show which words drove each decision: green for the predicted label, red against (gradient x input)."""
@@ -234,7 +236,8 @@ def explain(
         if color or (color is None and sys.stdout.isatty()):
             typer.echo(colorize(result.tokens, result.contributions), color=True)
         else:
-            typer.echo(" ".join(f"{t}[{s:+.3f}]" for t, s in zip(result.tokens, result.contributions, strict=True)))
+            pairs = zip(result.tokens, result.contributions, strict=True)
+            typer.echo(" ".join(f"{token}[{score:+.3f}]" for token, score in pairs))
         ranked = sorted(zip(result.contributions, result.tokens, strict=True), reverse=True)
         typer.echo("for:     " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[:5] if s > 0))
         typer.echo("against: " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[::-1][:5] if s < 0))

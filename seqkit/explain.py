@@ -18,7 +18,9 @@ _GREENS = (194, 157, 120, 83, 46)
 _REDS = (224, 217, 210, 203, 196)
 
 
-def gradient_times_input(model: torch.nn.Module, batch: dict[str, torch.Tensor], classes: torch.Tensor | None = None):
+def gradient_times_input(
+    model: torch.nn.Module, batch: dict[str, torch.Tensor], classes: torch.Tensor | None = None
+):
     """Per-token scores (B, T) for `classes` (B,) (the predicted ones when None), with the head's output.
 
     `model` is a SeqModel (encoder -> head); the gradient is taken at the encoder's output, so every

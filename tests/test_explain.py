@@ -8,7 +8,10 @@ from seqkit.explain import colorize
 from seqkit.model import build_model
 from seqkit.text.vocab import Vocab
 
-VOCABULARIES = {"words": Vocab(["<pad>", "<unk>", "good", "bad", "film"]), "labels": Vocab(["neg", "pos"], None)}
+VOCABULARIES = {
+    "words": Vocab(["<pad>", "<unk>", "good", "bad", "film"]),
+    "labels": Vocab(["neg", "pos"], None),
+}
 
 
 def toy_classifier(pooling="mean"):

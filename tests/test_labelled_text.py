@@ -15,7 +15,10 @@ def write(path, text):
 
 
 def test_jsonl_and_gzip_read_the_named_fields(tmp_path):
-    rows = [{"id": "0_9", "label": "pos", "text": "Great film."}, {"id": "1_2", "label": "neg", "text": "Dull."}]
+    rows = [
+        {"id": "0_9", "label": "pos", "text": "Great film."},
+        {"id": "1_2", "label": "neg", "text": "Dull."},
+    ]
     content = "".join(json.dumps(row) + "\n" for row in rows)
     plain = write(tmp_path / "train.jsonl", content)
     packed = tmp_path / "train.jsonl.gz"
@@ -45,8 +48,8 @@ def test_tsv_and_csv_with_a_header_and_numeric_labels(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("a.jsonl", '{"text": "fine", "label": "pos"}\n{"text": "no label"}\n', ":2: field 'label' is missing"),
-        ("a.jsonl", '{"text": "fine", "label": "pos"}\n{"text": "  ", "label": "neg"}\n', ":2: field 'text' is empty"),
+        ("a.jsonl", '{"text": "fine", "label": "pos"}\n{"text": "x"}\n', ":2: field 'label' is missing"),
+        ("a.jsonl", '{"text": "ok", "label": "p"}\n{"text": "", "label": "n"}\n', ":2: field 'text' is empt"),
         ("a.jsonl", '{"text": "fine", "label": "pos"}\n{oops\n', ":2: not valid JSON"),
         ("a.jsonl", '["text", "label"]\n', ":1: expected a JSON object"),
         ("a.jsonl", '{"text": 3, "label": "pos"}\n', ":1: field 'text' must be a string"),

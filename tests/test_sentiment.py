@@ -15,7 +15,13 @@ from seqkit.errors import ConfigError, DataFormatError
 POSITIVE = ["great", "wonderful", "superb", "moving", "delightful", "brilliant"]
 NEGATIVE = ["awful", "boring", "dreadful", "dull", "terrible", "clumsy"]
 FILLER = ["the", "film", "plot", "actors", "was", "and", "it", "story", "ending", "a"]
-FAST = ["train.threads=1", "encoder.bigram_buckets=4096", "encoder.embedding_size=16", "encoder.bigram_size=16", "train.learning_rate=0.05"]
+FAST = [
+    "train.threads=1",
+    "encoder.bigram_buckets=4096",
+    "encoder.embedding_size=16",
+    "encoder.bigram_size=16",
+    "train.learning_rate=0.05",
+]
 
 
 def review(rng: random.Random, positive: bool) -> str:
@@ -64,7 +70,8 @@ def test_bag_of_ngrams_learns_the_toy_task(run_dir, data_dir):
     ids=["bilstm-attention", "cnn"],
 )
 def test_recurrent_and_cnn_heads_overfit_a_small_set(data_dir, tmp_path, overrides):
-    settings = [*FAST, *overrides, "encoder.features=[embedding]", "train.epochs=12", "data.valid_fraction=0.5"]
+    settings = [*FAST, *overrides, "encoder.features=[embedding]", "train.epochs=12"]
+    settings.append("data.valid_fraction=0.5")
     run = api.train("sentiment", "my_texts", data_dir, tmp_path / "run", settings, show_progress=False)
     assert api.evaluate(run, "train", data_dir)["accuracy"] == 100.0
 
@@ -110,8 +117,10 @@ def test_cli_train_writes_a_run(data_dir, tmp_path):
     out = tmp_path / "cli-run"
     result = CliRunner().invoke(
         app,
-        ["train", "sentiment", "--recipe", "my_texts", "--data", str(data_dir), "--out", str(out),
-         "--set", "train.epochs=2", "--set", "train.threads=1"],
+        [
+            *("train", "sentiment", "--recipe", "my_texts", "--data", str(data_dir), "--out", str(out)),
+            *("--set", "train.epochs=2", "--set", "train.threads=1"),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = result.stdout[result.stdout.index("{\n") :]  # after the per-epoch lines
@@ -136,9 +145,10 @@ def test_truncation_is_reported_once(data_dir, tmp_path, capsys):
     settings = [*FAST, "data.max_tokens=5", "train.epochs=2"]
     api.train("sentiment", "my_texts", data_dir, tmp_path / "cut", settings, show_progress=False)
     reported = [line for line in capsys.readouterr().err.splitlines() if "truncated" in line]
-    assert reported[0].startswith("train: truncated 108 of 108 documents (100.0%) to 5 tokens keeping the head+tail")
+    expected = "train: truncated 108 of 108 documents (100.0%) to 5 tokens keeping the head+tail"
+    assert reported[0].startswith(expected)
     assert sum(line.startswith("train:") for line in reported) == 1
-    assert sum(line.startswith("evaluation:") for line in reported) == 1  # dev is scored every epoch, told once
+    assert sum(line.startswith("evaluation:") for line in reported) == 1  # scored each epoch, told once
 
 
 def test_batches_are_length_bucketed_and_deterministic(data_dir):

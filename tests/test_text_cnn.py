@@ -26,7 +26,8 @@ def test_shapes_for_several_widths():
     maps = cnn.feature_maps(inputs, torch.tensor([7, 5, 1]))
     assert [responses.shape for responses, _ in maps] == [(3, 4, 6), (3, 4, 5), (3, 4, 3)]
     # A one-word text still has one window per width, padded with zeros.
-    assert [valid[2].tolist() for _, valid in maps] == [[True] + [False] * 5, [True] + [False] * 4, [True, False, False]]
+    first_only = [[True] + [False] * 5, [True] + [False] * 4, [True, False, False]]
+    assert [valid[2].tolist() for _, valid in maps] == first_only
     assert cnn(torch.randn(2, 2, 8), torch.tensor([2, 1])).shape == (2, 12)  # shorter than the widest filter
 
 
@@ -59,7 +60,8 @@ def slide_cnn(kernel):
 def test_lecture_convolution_slide():
     image = torch.tensor(IMAGE, dtype=torch.float).unsqueeze(0)  # (1, T=6 rows, D=6 columns)
     lengths = torch.tensor([6])
-    for kernel, expected, pooled_2x2 in ((FILTER_1, OUTPUT_1, [[3, 0], [3, 1]]), (FILTER_2, OUTPUT_2, [[-1, 1], [0, 3]])):
+    slide = ((FILTER_1, OUTPUT_1, [[3, 0], [3, 1]]), (FILTER_2, OUTPUT_2, [[-1, 1], [0, 3]]))
+    for kernel, expected, pooled_2x2 in slide:
         cnn = slide_cnn(kernel)
         ((responses, valid),) = cnn.feature_maps(image, lengths)
         feature_map = responses[0].T  # (rows, columns) as on the slide

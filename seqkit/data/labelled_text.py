@@ -44,15 +44,19 @@ def format_of(path: Path) -> str:
         return "jsonl"
     if suffix in ("tsv", "csv"):
         return suffix
-    raise DataFormatError(path, None, f"cannot tell the format from the name; use one of .{', .'.join(FORMATS)} (.gz)")
+    endings = ", .".join(FORMATS)
+    raise DataFormatError(path, None, f"cannot tell the format from the name; use one of .{endings} (.gz)")
 
 
-def read_labelled_texts(path: Path, text_field: str, label_field: str, file_format: str | None = None) -> list[LabelledText]:
+def read_labelled_texts(
+    path: Path, text_field: str, label_field: str, file_format: str | None = None
+) -> list[LabelledText]:
     """Read every record of `path`; the format comes from the file name unless `file_format` names it."""
     path = Path(path)
     file_format = file_format or format_of(path)
     if file_format not in FORMATS:
-        raise DataFormatError(path, None, f"unknown format {file_format!r} (choose from: {', '.join(FORMATS)})")
+        choices = ", ".join(FORMATS)
+        raise DataFormatError(path, None, f"unknown format {file_format!r} (choose from: {choices})")
     text = _read_text(path)
     if file_format == "jsonl":
         records = _jsonl_records(path, text)
@@ -111,13 +115,15 @@ def _table_records(path: Path, text: str, delimiter: str):
                 raise DataFormatError(path, number, f"{len(row)} columns where the header has {len(header)}")
             yield number, dict(zip(header, row, strict=True))
     except csv.Error as error:
-        raise DataFormatError(path, reader.line_num, f"not valid {'TSV' if delimiter == chr(9) else 'CSV'} ({error})") from None
+        kind = "TSV" if delimiter == "\t" else "CSV"
+        raise DataFormatError(path, reader.line_num, f"not valid {kind} ({error})") from None
 
 
 def _example(path: Path, line: int, record: dict, text_field: str, label_field: str) -> LabelledText:
     for field in (text_field, label_field):
         if field not in record:
-            raise DataFormatError(path, line, f"field {field!r} is missing (fields here: {', '.join(map(str, record))})")
+            present = ", ".join(map(str, record))
+            raise DataFormatError(path, line, f"field {field!r} is missing (fields here: {present})")
     text, label = record[text_field], record[label_field]
     if isinstance(label, int) and not isinstance(label, bool):
         label = str(label)  # numeric labels (0/1) are common in JSON; they name classes all the same

@@ -18,10 +18,11 @@ START = "<s>"
 
 
 def bigram_buckets(tokens: Sequence[str], buckets: int) -> list[int]:
-    """The hashed bucket (1 .. buckets-1) of the bigram ending at each token: ['a', 'b'] -> [h(<s> a), h(a b)]."""
+    """The hashed bucket (1 .. buckets-1) of the bigram ending at each token: [a, b] -> [h(<s> a), h(a b)]."""
     previous = [START, *tokens[:-1]]
-    # The separator cannot occur inside a token (tokens never hold spaces), so distinct bigrams hash distinct strings.
-    return [1 + zlib.crc32(f"{left} {right}".encode()) % (buckets - 1) for left, right in zip(previous, tokens)]
+    # Tokens never hold spaces, so the space keeps distinct bigrams distinct strings before hashing.
+    pairs = zip(previous, tokens, strict=True)
+    return [1 + zlib.crc32(f"{left} {right}".encode()) % (buckets - 1) for left, right in pairs]
 
 
 class WordBigramEncoder(nn.Module):

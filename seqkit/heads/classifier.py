@@ -55,7 +55,8 @@ class ClassifierHead(nn.Module):
     def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """encoded (B, T, D_in); batch["lengths"] (B,); optional target batch["label"] (B,)."""
         lengths = batch["lengths"]
-        mask = torch.arange(encoded.size(1), device=encoded.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        positions = torch.arange(encoded.size(1), device=encoded.device)
+        mask = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         extras: dict[str, torch.Tensor] = {"mask": mask}
         if isinstance(self.context, TextCNN):
             pooled = self.context(encoded, lengths)  # (B, D)

@@ -28,20 +28,23 @@ class TextCNN(nn.Module):
         self.convolutions = nn.ModuleList(nn.Conv1d(input_size, channels, width) for width in self.widths)
         self.output_dim = channels * len(self.widths)
 
-    def feature_maps(self, inputs: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per width: the ReLU-free responses (B, C, T - w + 1) and the mask (B, T - w + 1) of valid windows."""
+    def feature_maps(
+        self, inputs: torch.Tensor, lengths: torch.Tensor
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per width: responses before ReLU (B, C, T - w + 1) and the mask (B, T - w + 1) of valid windows."""
         widest = max(self.widths)
         lengths = lengths.to(inputs.device)
-        real = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        positions = torch.arange(inputs.size(1), device=inputs.device)
+        real = positions.unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         inputs = inputs.masked_fill(~real.unsqueeze(-1), 0.0)
         if inputs.size(1) < widest:
-            inputs = nn.functional.pad(inputs, (0, 0, 0, widest - inputs.size(1)))  # (B, widest, D)
+            inputs = nn.functional.pad(inputs, (0, 0, 0, widest - inputs.size(1)))  # (B, widest, D), zeros
         channels_first = inputs.transpose(1, 2)  # (B, D, T): Conv1d slides over the last axis
         maps = []
         for width, convolution in zip(self.widths, self.convolutions, strict=True):
             responses = convolution(channels_first)  # (B, C, T - w + 1)
             positions = torch.arange(responses.size(2), device=inputs.device)
-            # A window starting at p is valid when it ends inside the text; short texts keep their first window.
+            # A window starting at p is valid when it ends inside the text; short texts keep the first one.
             valid = positions.unsqueeze(0) <= (lengths - width).clamp(min=0).unsqueeze(1)
             maps.append((responses, valid))  # (B, C, T'), (B, T')
         return maps

@@ -1,9 +1,9 @@
 """Pooling a sequence of vectors into one: mean, max, or attention (many-to-one models).
 
 Every function takes the padding mask, so a document pools to the same vector alone or inside a padded batch.
-Attention pooling follows the word-level attention of Yang et al. (2016, hierarchical attention networks): each
-position is scored by a small learned query against tanh(W h_t), the scores are soft-maxed over the real
-positions, and the pooled vector is the weighted sum. The weights are returned, so they can be shown to a user.
+Attention pooling follows the word-level attention of Yang et al. (2016, hierarchical attention networks):
+each position is scored by a small learned query against tanh(W h_t), the scores are soft-maxed over the real
+positions, and the pooled vector is the weighted sum. The weights are returned, to be shown to a user.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def max_pool(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
 
 class AttentionPooling(nn.Module):
-    """outputs (B, T, D), mask (B, T) -> pooled (B, D) and weights (B, T) that sum to 1 over real positions."""
+    """outputs (B, T, D), mask (B, T) -> pooled (B, D) and weights (B, T) summing to 1 on real positions."""
 
     def __init__(self, input_size: int, attention_size: int):
         super().__init__()

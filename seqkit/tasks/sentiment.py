@@ -30,7 +30,7 @@ from seqkit.text.truncate import SIDES, TruncationReport, truncate
 from seqkit.text.vocab import Vocab
 
 _MARKUP = re.compile(r"<br\s*/?>", re.IGNORECASE)
-# The held-out dev split is drawn with this seed, not the recipe's, so runs with different seeds compare on it.
+# The held-out dev split is drawn with this seed, not the recipe's, so runs with other seeds compare on it.
 HOLD_OUT_SEED = 20110619
 
 
@@ -51,7 +51,7 @@ class SentimentData:
     lowercase: bool = True
     # Turn HTML line breaks (`<br />`, as in IMDB) into spaces before tokenizing.
     remove_markup: bool = True
-    # Documents longer than this many tokens are cut (null keeps everything); `truncate` says which part stays.
+    # Documents longer than this many tokens are cut (null keeps all); `truncate` says which part stays.
     max_tokens: int | None = None
     truncate: str = "head+tail"
 
@@ -82,7 +82,8 @@ class SentimentTask:
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: SentimentData = recipe.data
         if data.truncate not in SIDES:
-            raise ConfigError(f"data.truncate: unknown side {data.truncate!r} (choose from: {', '.join(SIDES)})")
+            choices = ", ".join(SIDES)
+            raise ConfigError(f"data.truncate: unknown side {data.truncate!r} (choose from: {choices})")
         if not 0.0 < data.valid_fraction < 1.0:
             raise ConfigError(f"data.valid_fraction: must lie between 0 and 1, got {data.valid_fraction}")
         files = {"train": data.train, "valid": data.valid or data.train, "test": data.test}
@@ -153,7 +154,8 @@ class SentimentTask:
     def featurize(self, recipe: Recipe, vocabularies: dict[str, Vocab], tokens: list[str]) -> dict:
         features = needed_features(recipe.encoder)
         encoder = recipe.encoder
-        return featurize_tokens(tokens, vocabularies["words"], features, encoder.hash_buckets, encoder.bigram_buckets)
+        words = vocabularies["words"]
+        return featurize_tokens(tokens, words, features, encoder.hash_buckets, encoder.bigram_buckets)
 
     def label_ids(self, vocabularies: dict[str, Vocab], examples: list[LabelledText]) -> list[int]:
         """Each example's label id; a label the model never saw is an error naming the file and line."""
@@ -200,14 +202,16 @@ class SentimentTask:
         else:
             raise ConfigError(f"head.context: unknown context {head.context!r} (choose from: rnn, cnn, none)")
         try:
-            return ClassifierHead(
-                context, input_size, len(vocabularies["labels"]), head.pooling, head.attention_size, head.dropout
-            )
+            classes = len(vocabularies["labels"])
+            pooling, attention_size = head.pooling, head.attention_size
+            return ClassifierHead(context, input_size, classes, pooling, attention_size, head.dropout)
         except ValueError as error:
             raise ConfigError(f"head.pooling: {error}") from None
 
     # ---- prediction and scoring -------------------------------------------------------------------------
-    def batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], documents: list[list[str]], batch_size: int):
+    def batches(
+        self, recipe: Recipe, vocabularies: dict[str, Vocab], documents: list[list[str]], batch_size: int
+    ):
         """(indices, batch) pairs in length order, for prediction; callers put results back by index."""
         featurized = [self.featurize(recipe, vocabularies, tokens) for tokens in documents]
         for indices in bucketed_order([len(tokens) for tokens in documents], batch_size):
@@ -215,7 +219,12 @@ class SentimentTask:
 
     @torch.inference_mode()
     def predict(
-        self, model, recipe: Recipe, vocabularies: dict[str, Vocab], documents: list[list[str]], batch_size: int = 256
+        self,
+        model,
+        recipe: Recipe,
+        vocabularies: dict[str, Vocab],
+        documents: list[list[str]],
+        batch_size: int = 256,
     ) -> torch.Tensor:
         """Class probabilities (N, C) of tokenized documents, in their order."""
         model.eval()
@@ -224,8 +233,11 @@ class SentimentTask:
             probabilities[indices] = model(batch).logits.softmax(dim=-1)
         return probabilities
 
-    def evaluate(self, model, recipe: Recipe, vocabularies: dict[str, Vocab], examples: list[LabelledText]) -> dict:
+    def evaluate(
+        self, model, recipe: Recipe, vocabularies: dict[str, Vocab], examples: list[LabelledText]
+    ) -> dict:
         gold = self.label_ids(vocabularies, examples)
-        documents = self.documents(recipe, [e.text for e in examples], "evaluation", [e.source for e in examples])
+        texts, sources = [e.text for e in examples], [e.source for e in examples]
+        documents = self.documents(recipe, texts, "evaluation", sources)
         predicted = self.predict(model, recipe, vocabularies, documents).argmax(dim=1).tolist()
         return {"accuracy": accuracy(gold, predicted), "documents": len(examples)}

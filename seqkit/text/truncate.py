@@ -48,6 +48,6 @@ class TruncationReport:
             return None
         share = 100.0 * self.truncated / max(1, self.documents)
         return (
-            f"{what}: truncated {self.truncated:,} of {self.documents:,} documents ({share:.1f}%) to {max_tokens} "
-            f"tokens keeping the {side}; {self.tokens_dropped:,} tokens dropped"
+            f"{what}: truncated {self.truncated:,} of {self.documents:,} documents ({share:.1f}%) "
+            f"to {max_tokens} tokens keeping the {side}; {self.tokens_dropped:,} tokens dropped"
         )
