@@ -255,12 +255,7 @@ class Classification:
     probabilities: dict[str, float]
 
     def to_json(self) -> dict:
-        return {
-            "text": self.text,
-            "label": self.label,
-            "probability": self.probability,
-            "probabilities": self.probabilities,
-        }
+        return asdict(self)
 
 
 @dataclass
@@ -275,31 +270,22 @@ class Explanation:
     attention: list[float] | None = None
 
     def to_json(self) -> dict:
-        return {
-            "text": self.text,
-            "label": self.label,
-            "probability": self.probability,
-            "tokens": self.tokens,
-            "contributions": self.contributions,
-            "attention": self.attention,
-        }
+        return asdict(self)
 
 
 class Classifier:
     """A document classifier (sentiment) loaded from a run dir; `classify` and `explain` take raw texts."""
 
     def __init__(self, recipe: Recipe, vocabularies, model):
-        self.recipe = recipe
-        self.vocabularies = vocabularies
-        self.model = model
+        self.recipe, self.vocabularies, self.model = recipe, vocabularies, model
         self.task = get_task(recipe.task)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Classifier:
-        recipe, vocabularies, model = load_run(Path(run_dir))
-        if recipe.task != "sentiment":
-            raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a classifier")
-        return cls(recipe, vocabularies, model)
+        loaded = load_run(Path(run_dir))
+        if loaded[0].task != "sentiment":
+            raise RunDirError(f"{run_dir}: holds a {loaded[0].task!r} model, not a classifier")
+        return cls(*loaded)
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
         if isinstance(texts, str):

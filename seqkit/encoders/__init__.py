@@ -88,7 +88,18 @@ def build_input_encoder(config: EncoderConfig, vocab: Vocab) -> InputEncoder:
             raise ValueError(f"encoder.features[{index}]: {name!r} is listed twice")
         _, builder = lookup(ENCODERS, name, "encoder", f"encoder.features[{index}]")
         encoders[name] = builder(config, vocab)
+    if config.embedding_init_std is not None:
+        for module in nn.ModuleList(encoders.values()).modules():
+            if isinstance(module, nn.Embedding):
+                _initialize_embedding(module, config.embedding_init_std)
     return InputEncoder(encoders, vocab.unknown_id, vocab.pad_id, config.word_dropout, config.dropout)
+
+
+def _initialize_embedding(embedding: nn.Embedding, std: float) -> None:
+    with torch.no_grad():
+        embedding.weight.normal_(0.0, std)
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
 
 
 def featurize_tokens(
