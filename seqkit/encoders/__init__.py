@@ -2,7 +2,8 @@
 
 `ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
-`trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids), made once in the data pipeline by `featurize_tokens`.
+`trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids), made once in the data
+pipeline by `featurize_tokens`.
 """
 
 from __future__ import annotations
