@@ -10,7 +10,7 @@ Shape legend used in comments and docstrings across the package:
 
 from seqkit.version import __version__
 
-__all__ = ["__version__", "Tagger", "Reader"]
+__all__ = ["__version__", "Tagger", "Reader", "Classifier"]
 
 
 def __getattr__(name: str):
@@ -24,4 +24,8 @@ def __getattr__(name: str):
         from seqkit.api import Reader
 
         return Reader
+    if name == "Classifier":
+        from seqkit.api import Classifier
+
+        return Classifier
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")

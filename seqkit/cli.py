@@ -125,6 +125,8 @@ def tag(
     if failures:
         raise typer.Exit(1)
 
+TextsArgument = Annotated[list[str] | None, typer.Argument(help="Texts; stdin lines when none.")]
+
 
 def _launch_torchrun(processes: int) -> int:
     """Re-run this very command under torchrun with `processes` workers; returns their exit status."""
@@ -177,6 +179,78 @@ def answer(
     from seqkit.answering import answer_command
 
     answer_command(run_dir, story, question, support, interactive, as_json)
+
+
+@app.command()
+def classify(
+    run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
+    texts: TextsArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON per text, with probabilities.")] = False,
+) -> None:
+    """Classify texts: the label and its probability per text (tab-separated), or JSON."""
+    from seqkit.api import Classifier
+
+    classifier = Classifier.load(run_dir)
+    failures = 0
+    for where, text in _texts_or_stdin(texts):
+        if not text.strip():
+            typer.echo(f"error: {where}: empty text, nothing to classify", err=True)
+            failures += 1
+            continue
+        try:
+            (result,) = classifier.classify([text])
+        except SeqkitError as error:
+            typer.echo(f"error: {where}: {error}", err=True)
+            failures += 1
+            continue
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            typer.echo(f"{result.label}\t{result.probability:.3f}\t{text}")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
+    texts: TextsArgument = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colour tokens (default: on a terminal).")
+    ] = None,
+) -> None:
+    """Show which words drove each decision: green for the predicted label, red against (gradient x input)."""
+    from seqkit.api import Classifier
+    from seqkit.explain import colorize
+
+    classifier = Classifier.load(run_dir)
+    for where, text in _texts_or_stdin(texts):
+        if not text.strip():
+            raise typer.BadParameter(f"{where}: empty text, nothing to explain")
+        (result,) = classifier.explain([text])
+        if as_json:
+            typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            continue
+        typer.echo(f"{result.label} ({result.probability:.3f})", color=color)
+        if color or (color is None and sys.stdout.isatty()):
+            typer.echo(colorize(result.tokens, result.contributions), color=True)
+        else:
+            pairs = zip(result.tokens, result.contributions, strict=True)
+            typer.echo(" ".join(f"{token}[{score:+.3f}]" for token, score in pairs))
+        ranked = sorted(zip(result.contributions, result.tokens, strict=True), reverse=True)
+        typer.echo("for:     " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[:5] if s > 0))
+        typer.echo("against: " + ", ".join(f"{t} {s:+.3f}" for s, t in ranked[::-1][:5] if s < 0))
+        if result.attention is not None:
+            top = sorted(zip(result.attention, result.tokens, strict=True), reverse=True)[:5]
+            typer.echo("attention: " + ", ".join(f"{t} {w:.3f}" for w, t in top))
+
+
+def _texts_or_stdin(texts: list[str] | None) -> list[tuple[str, str]]:
+    """(where, text) pairs: the arguments, or each line of stdin when there are none."""
+    if texts:
+        return [(f"argument {number}", text) for number, text in enumerate(texts, start=1)]
+    return [(f"stdin:{number}", line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1)]
 
 
 @app.command()

@@ -32,6 +32,12 @@ class EncoderConfig:
     # word_hash: letter trigrams are hashed into this many buckets, then projected to hash_size.
     hash_buckets: int = 20000
     hash_size: int = 100
+    # word_bigram: word bigrams are hashed into this many buckets, each with a vector of bigram_size.
+    bigram_buckets: int = 500000
+    bigram_size: int = 50
+    # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
+    # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
+    embedding_init_std: float | None = None
     # The 1-of-N lexicon: words seen fewer than min_freq times fall into the "other" slot (<unk>).
     min_freq: int = 1
     max_vocab_size: int | None = None

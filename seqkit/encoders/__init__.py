@@ -2,7 +2,8 @@
 
 `ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
-`trigrams`: (B, T, K) hashed letter-trigram ids), made once in the data pipeline by `featurize_tokens`.
+`trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids), made once in the data
+pipeline by `featurize_tokens`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 from seqkit.config import EncoderConfig
 from seqkit.encoders.embedding import EmbeddingEncoder
 from seqkit.encoders.one_hot import OneHotEncoder
+from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
 from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
@@ -29,6 +31,10 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
     "embedding": (
         EmbeddingEncoder.feature,
         lambda config, vocab: EmbeddingEncoder(len(vocab), config.embedding_size, vocab.pad_id),
+    ),
+    "word_bigram": (
+        WordBigramEncoder.feature,
+        lambda config, vocab: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
     ),
 }
 
@@ -83,11 +89,22 @@ def build_input_encoder(config: EncoderConfig, vocab: Vocab) -> InputEncoder:
             raise ValueError(f"encoder.features[{index}]: {name!r} is listed twice")
         _, builder = lookup(ENCODERS, name, "encoder", f"encoder.features[{index}]")
         encoders[name] = builder(config, vocab)
+    if config.embedding_init_std is not None:
+        for module in nn.ModuleList(encoders.values()).modules():
+            if isinstance(module, nn.Embedding):
+                _initialize_embedding(module, config.embedding_init_std)
     return InputEncoder(encoders, vocab.unknown_id, vocab.pad_id, config.word_dropout, config.dropout)
 
 
+def _initialize_embedding(embedding: nn.Embedding, std: float) -> None:
+    with torch.no_grad():
+        embedding.weight.normal_(0.0, std)
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
+
+
 def featurize_tokens(
-    tokens: Sequence[str], vocab: Vocab, features: set[str], hash_buckets: int
+    tokens: Sequence[str], vocab: Vocab, features: set[str], hash_buckets: int, bigram_buckets_count: int = 0
 ) -> dict[str, list]:
     """One sentence's features as Python lists (collated into tensors per batch)."""
     featurized: dict[str, list] = {}
@@ -95,4 +112,6 @@ def featurize_tokens(
         featurized["words"] = vocab.ids(tokens)
     if "trigrams" in features:
         featurized["trigrams"] = [trigram_buckets(token, hash_buckets) for token in tokens]
+    if "bigrams" in features:
+        featurized["bigrams"] = bigram_buckets(tokens, bigram_buckets_count)
     return featurized

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from seqkit.registry import lookup
 from seqkit.tasks.babi import BabiTask
+from seqkit.tasks.sentiment import SentimentTask
 from seqkit.tasks.slot_filling import SlotFillingTask
 
 TASKS = {
     "slot-filling": SlotFillingTask(),
     "babi": BabiTask(),
+    "sentiment": SentimentTask(),
 }
 
 
