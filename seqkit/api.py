@@ -284,10 +284,7 @@ class Classifier:
 
     @classmethod
     def load(cls, run_dir: str | Path) -> Classifier:
-        loaded = load_run(Path(run_dir))
-        if loaded[0].task != "sentiment":
-            raise RunDirError(f"{run_dir}: holds a {loaded[0].task!r} model, not a classifier")
-        return cls(*loaded)
+        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier"))
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
         if isinstance(texts, str):
