@@ -126,6 +126,22 @@ def tag(
         raise typer.Exit(1)
 
 
+@app.command()
+def serve(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run dirs to serve; each is named by its folder.")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+) -> None:
+    """Serve models over HTTP: JSON endpoints (/tag, ...), /health, /openapi.json and a demo page at /."""
+    try:
+        from seqkit.serving.app import serve as run_server
+    except ImportError as error:
+        raise SeqkitError(f"seqkit serve needs the serve extra: pip install 'seqkit[serve]' ({error})") from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}, reachable from other machines; there is no authentication", err=True)
+    run_server(run_dirs, host, port)
+
+
 def _launch_torchrun(processes: int) -> int:
     """Re-run this very command under torchrun with `processes` workers; returns their exit status."""
     import subprocess
