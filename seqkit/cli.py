@@ -45,8 +45,11 @@ def train(
     repeats: Annotated[
         int, typer.Option("--repeats", help="Train N seeds, keep the best on dev; all N go to repeats.json.")
     ] = 1,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="Log scalars to RUN_DIR/tensorboard (needs tensorboard).")
+    ] = False,
 ) -> None:
-    """Train a model from a recipe and write a run dir."""
+    """Train a model from a recipe and write a run dir (with curves.png when matplotlib is installed)."""
     import os
 
     from seqkit import api
@@ -67,7 +70,9 @@ def train(
         summary = json.loads((run_dir / REPEATS_FILE).read_text())
         typer.echo(json.dumps({"run_dir": str(run_dir), **summary}, indent=2))
         return
-    run_dir = api.train(task, recipe, data, out, overrides, resume=resume, overwrite=overwrite)
+    run_dir = api.train(
+        task, recipe, data, out, overrides, resume=resume, overwrite=overwrite, tensorboard=tensorboard
+    )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     typer.echo(json.dumps({"run_dir": str(run_dir), "dev": metrics["dev"]}, indent=2))
 
