@@ -147,6 +147,24 @@ def serve(
     run_server(run_dirs, host, port)
 
 
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A slot-filling run dir.")],
+    format_: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write (default RUN_DIR/export).")] = None,
+) -> None:
+    """Export a trained tagger's network to ONNX (Viterbi runs outside the graph; see seqkit.export.OnnxTagger)."""
+    from seqkit.errors import ConfigError
+
+    if format_ != "onnx":
+        raise ConfigError(f"--format: unknown export format {format_!r} (choose from: onnx)")
+    try:
+        from seqkit.export import export_onnx
+    except ImportError as error:
+        raise SeqkitError(f"seqkit export needs the export extra: pip install 'seqkit[export]' ({error})") from None
+    typer.echo(str(export_onnx(run_dir, out)))
+
+
 def _launch_torchrun(processes: int) -> int:
     """Re-run this very command under torchrun with `processes` workers; returns their exit status."""
     import subprocess
