@@ -185,3 +185,41 @@ def serve(run_dirs: Sequence[Path], host: str = "127.0.0.1", port: int = 8000) -
 
     app = create_app(load_models(run_dirs))
     uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+class BackgroundServer:
+    """Serve an app with uvicorn in a thread on a free loopback port (for tests and benchmarks/serve.py).
+
+        with BackgroundServer(app) as url:
+            httpx.get(f"{url}/health")
+    """
+
+    def __init__(self, app: FastAPI):
+        import socket
+
+        import uvicorn
+
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.socket.bind(("127.0.0.1", 0))
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = None
+
+    def __enter__(self) -> str:
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.socket]}, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.02)
+        host, port = self.socket.getsockname()
+        return f"http://{host}:{port}"
+
+    def __exit__(self, *exc_info) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+        self.socket.close()
