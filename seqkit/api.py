@@ -60,11 +60,16 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     show_progress: bool | None = None,
+    tensorboard: bool = False,
 ) -> Path:
-    """Train a model; returns the run dir. With `resume`, the run dir's own config is used."""
+    """Train a model; returns the run dir. With `resume`, the run dir's own config is used.
+
+    Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
+    """
     from seqkit import distributed
     from seqkit.model import build_model
     from seqkit.training import Trainer
+    from seqkit.training_pictures import epoch_pictures
 
     distributed.initialize_from_environment()
     main_process = distributed.is_main()
@@ -102,6 +107,7 @@ def train(
             metric=task.metric,
             seed=config.seed,
             show_progress=show_progress,
+            after_epoch=epoch_pictures(out, task.metric, tensorboard) if main_process else None,
         )
         state = trainer.fit(resume=resume)
         if main_process:

@@ -45,8 +45,11 @@ def train(
     repeats: Annotated[
         int, typer.Option("--repeats", help="Train N seeds, keep the best on dev; all N go to repeats.json.")
     ] = 1,
+    tensorboard: Annotated[
+        bool, typer.Option("--tensorboard", help="Log scalars to RUN_DIR/tensorboard (needs tensorboard).")
+    ] = False,
 ) -> None:
-    """Train a model from a recipe and write a run dir."""
+    """Train a model from a recipe and write a run dir (with curves.png when matplotlib is installed)."""
     import os
 
     from seqkit import api
@@ -67,7 +70,9 @@ def train(
         summary = json.loads((run_dir / REPEATS_FILE).read_text())
         typer.echo(json.dumps({"run_dir": str(run_dir), **summary}, indent=2))
         return
-    run_dir = api.train(task, recipe, data, out, overrides, resume=resume, overwrite=overwrite)
+    run_dir = api.train(
+        task, recipe, data, out, overrides, resume=resume, overwrite=overwrite, tensorboard=tensorboard
+    )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     typer.echo(json.dumps({"run_dir": str(run_dir), "dev": metrics["dev"]}, indent=2))
 
@@ -126,6 +131,40 @@ def tag(
         raise typer.Exit(1)
 
 TextsArgument = Annotated[list[str] | None, typer.Argument(help="Texts; stdin lines when none.")]
+
+
+@app.command()
+def serve(
+    run_dirs: Annotated[list[Path], typer.Argument(help="Run dirs to serve; each is named by its folder.")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+) -> None:
+    """Serve models over HTTP: JSON endpoints (/tag, ...), /health, /openapi.json and a demo page at /."""
+    try:
+        from seqkit.serving.app import serve as run_server
+    except ImportError as error:
+        raise SeqkitError(f"seqkit serve needs the serve extra: pip install 'seqkit[serve]' ({error})") from None
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: serving on {host}, reachable from other machines; there is no authentication", err=True)
+    run_server(run_dirs, host, port)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="A slot-filling run dir.")],
+    format_: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write (default RUN_DIR/export).")] = None,
+) -> None:
+    """Export a trained tagger's network to ONNX (Viterbi runs outside the graph; see seqkit.export.OnnxTagger)."""
+    from seqkit.errors import ConfigError
+
+    if format_ != "onnx":
+        raise ConfigError(f"--format: unknown export format {format_!r} (choose from: onnx)")
+    try:
+        from seqkit.export import export_onnx
+    except ImportError as error:
+        raise SeqkitError(f"seqkit export needs the export extra: pip install 'seqkit[export]' ({error})") from None
+    typer.echo(str(export_onnx(run_dir, out)))
 
 
 def _launch_torchrun(processes: int) -> int:

@@ -90,7 +90,9 @@ class Trainer:
         metric: str,
         seed: int,
         show_progress: bool | None = None,
+        after_epoch: Callable[[list[dict]], None] | None = None,
     ):
+        """`after_epoch(history)` runs in the main process after each epoch's log.jsonl is written."""
         self.model = model
         self.config = config
         self.run_dir = Path(run_dir)
@@ -99,6 +101,7 @@ class Trainer:
         self.metric = metric
         self.seed = seed
         self.show_progress = show_progress
+        self.after_epoch = after_epoch
         # foreach: one kernel per step over all tensors instead of a Python loop per parameter.
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
@@ -211,6 +214,8 @@ class Trainer:
         if config.patience is not None and self.state.epochs_without_improvement >= config.patience:
             self.state.finished = True
         self.save_checkpoint()
+        if self.rank == 0 and self.after_epoch is not None:
+            self.after_epoch(self.state.history)
         if self.rank == 0:
             tqdm.write(
                 f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"

@@ -39,3 +39,13 @@ def one_thread():
     import torch
 
     torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_run(tmp_path_factory) -> Path:
+    """A slot-filling run dir trained for a few seconds on tests/data/tiny_atis (shared by serving tests)."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_tagger")
+    recipe = write_recipe(folder)
+    return api.train(None, recipe, data_dir=TINY_ATIS, out=folder / "tiny-atis", show_progress=False)

@@ -1,0 +1,92 @@
+"""Pictures of training: `curves.png` in the run dir after every epoch, and TensorBoard scalars on request.
+
+Both read the per-epoch records the Trainer keeps (the lines of log.jsonl: train_loss, dev_<metric>, learning
+rate, clipped fraction, seconds). matplotlib and tensorboard are optional extras (`plot`, `tensorboard`):
+without matplotlib no picture is drawn, and asking for TensorBoard without it installed is a ConfigError before
+training starts. The picture is written atomically like every run-dir file, so a viewer never sees half a PNG.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+
+from seqkit.checkpoint import atomic_write_bytes
+from seqkit.errors import ConfigError
+
+CURVES = "curves.png"
+TENSORBOARD_FOLDER = "tensorboard"
+
+
+def matplotlib_available() -> bool:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def draw_curves(history: list[dict], metric: str) -> bytes:
+    """A PNG of training loss (left) and the dev metric (right) per epoch, the best epoch marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no screen on servers; must precede pyplot
+    import matplotlib.pyplot as plt
+
+    epochs = [record["epoch"] for record in history]
+    scores = [record.get(f"dev_{metric}") for record in history]
+    figure, (loss_axes, metric_axes) = plt.subplots(1, 2, figsize=(9, 3.4), dpi=100)
+    loss_axes.plot(epochs, [record["train_loss"] for record in history], marker="o", color="tab:blue")
+    loss_axes.set(title="training loss", xlabel="epoch", ylabel="mean loss per batch")
+    metric_axes.plot(epochs, scores, marker="o", color="tab:green")
+    metric_axes.set(title=f"dev {metric}", xlabel="epoch", ylabel=metric)
+    known = [(score, epoch) for score, epoch in zip(scores, epochs, strict=True) if score is not None]
+    if known:
+        best_score, best_epoch = max(known)
+        metric_axes.scatter([best_epoch], [best_score], s=120, facecolors="none", edgecolors="black", zorder=3)
+        metric_axes.annotate(f"best {best_score:.2f}", (best_epoch, best_score), textcoords="offset points",
+                             xytext=(6, -14))
+    for axes in (loss_axes, metric_axes):
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def write_curves(run_dir: Path, history: list[dict], metric: str) -> None:
+    atomic_write_bytes(Path(run_dir) / CURVES, draw_curves(history, metric))
+
+
+class TensorBoardScalars:
+    """Logs each new epoch record's numbers as TensorBoard scalars under run_dir/tensorboard/, step = epoch."""
+
+    def __init__(self, run_dir: Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as error:
+            raise ConfigError(f"--tensorboard needs tensorboard: pip install 'seqkit[tensorboard]' ({error})") from None
+        self.writer = SummaryWriter(log_dir=str(Path(run_dir) / TENSORBOARD_FOLDER))
+
+    def log(self, record: dict) -> None:
+        for name, value in record.items():
+            if name != "epoch" and isinstance(value, int | float) and not isinstance(value, bool):
+                self.writer.add_scalar(name.replace("dev_", "dev/").replace("train_", "train/"), value, record["epoch"])
+        self.writer.flush()
+
+
+def epoch_pictures(run_dir: Path, metric: str, tensorboard: bool = False) -> Callable[[list[dict]], None]:
+    """The Trainer's after-epoch hook: redraw curves.png (with matplotlib) and log the epoch to TensorBoard."""
+    scalars = TensorBoardScalars(run_dir) if tensorboard else None
+    draw = matplotlib_available()
+
+    def after_epoch(history: list[dict]) -> None:
+        if draw:
+            write_curves(run_dir, history, metric)
+        if scalars is not None:
+            scalars.log(history[-1])
+
+    return after_epoch
