@@ -4,6 +4,7 @@ import asyncio
 import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -166,3 +167,24 @@ def test_serve_refuses_a_missing_run_dir_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "absent")])
     assert result.exit_code != 0
     assert isinstance(result.exception, RunDirError) and "config is missing" in str(result.exception)
+
+
+def test_classify_is_served_beside_tag(tiny_tagger_run, tmp_path):
+    from typer.testing import CliRunner
+
+    from seqkit.api import Classifier
+    from seqkit.cli import app
+
+    data = Path(__file__).parent / "data" / "my_texts"
+    arguments = ["train", "sentiment", "--recipe", "my_texts", "--data", str(data), "--out", str(tmp_path / "mine"),
+                 "--set", "train.epochs=2"]
+    trained = CliRunner().invoke(app, arguments)
+    assert trained.exit_code == 0, trained.output
+    texts = ["a wonderful, moving film", "dull and far too long"]
+    with TestClient(create_app(load_models([tiny_tagger_run, tmp_path / "mine"]))) as client:
+        reply = client.post("/classify", json={"texts": texts})
+        assert reply.status_code == 200, reply.text
+        expected = [result.to_json() for result in Classifier.load(tmp_path / "mine").classify(texts)]
+        assert reply.json() == {"model": "mine", "results": expected}
+        assert client.post("/tag", json={"texts": TEXTS}).status_code == 200
+        assert client.post("/classify", json={"texts": [" "]}).status_code == 422

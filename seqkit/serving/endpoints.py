@@ -65,6 +65,31 @@ def _tag(tagger, texts: list[str]) -> list[dict]:
     return [result.to_json() for result in tagger.tag(texts)]
 
 
+# ---- sentiment ------------------------------------------------------------------------------------------
+class ClassifyRequest(BaseModel):
+    """Texts to classify with one loaded sentiment model (the only one when `model` is left out)."""
+
+    model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
+    texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class ClassifiedText(BaseModel):
+    text: str
+    label: str
+    probability: float
+    probabilities: dict[str, float]
+
+
+def _load_classifier(run_dir: Path):
+    from seqkit.api import Classifier
+
+    return Classifier.load(run_dir)
+
+
+def _classify(classifier, texts: list[str]) -> list[dict]:
+    return [result.to_json() for result in classifier.classify(texts)]
+
+
 # ---- the table ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Endpoint:
@@ -79,8 +104,10 @@ class Endpoint:
     predict: Callable[[Any, list], list[dict]]
 
 
-# Sentiment (/classify), translation (/translate), title generation (/summarize) and bAbI (/answer) join here,
-# one entry each, once their predictors exist in seqkit.api.
+# Translation (/translate), title generation (/summarize) and bAbI (/answer) join here, one entry each.
 ENDPOINTS: dict[str, Endpoint] = {
     "slot-filling": Endpoint("/tag", "Tag slots and the intent", TagRequest, "texts", TaggedText, _load_tagger, _tag),
+    "sentiment": Endpoint(
+        "/classify", "Classify texts", ClassifyRequest, "texts", ClassifiedText, _load_classifier, _classify
+    ),
 }
