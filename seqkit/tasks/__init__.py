@@ -10,10 +10,14 @@ from __future__ import annotations
 from seqkit.registry import lookup
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.slot_filling import SlotFillingTask
+from seqkit.tasks.title_generation import TitleGenerationTask
+from seqkit.tasks.translation import TranslationTask
 
 TASKS = {
     "slot-filling": SlotFillingTask(),
     "babi": BabiTask(),
+    "translation": TranslationTask(),
+    "title-generation": TitleGenerationTask(),
 }
 
 
