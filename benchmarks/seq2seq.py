@@ -37,7 +37,9 @@ def step_by_step_loss(model, batch) -> torch.Tensor:
     for position in range(batch["targets_in"].size(1)):
         log_probabilities, state, _ = head.decode_step(state, batch["targets_in"][:, position])
         gold = batch["targets_out"][:, position]
-        losses.append(torch.nn.functional.nll_loss(log_probabilities, gold, ignore_index=-100, reduction="sum"))
+        losses.append(
+            torch.nn.functional.nll_loss(log_probabilities, gold, ignore_index=-100, reduction="sum")
+        )
     return torch.stack(losses).sum() / (batch["targets_out"] != -100).sum()
 
 
@@ -97,8 +99,12 @@ def main() -> None:
         "train_target_tokens_per_second": round(batched, 1),
         "step_by_step_loop_target_tokens_per_second": round(stepwise, 1),
         "batched_over_step_by_step": round(batched / stepwise, 2),
-        "greedy_sentences_per_second": round(decoding_speed(model, recipe, vocabularies, texts, 1, arguments.repeats), 1),
-        "beam5_sentences_per_second": round(decoding_speed(model, recipe, vocabularies, texts, 5, arguments.repeats), 1),
+        "greedy_sentences_per_second": round(
+            decoding_speed(model, recipe, vocabularies, texts, 1, arguments.repeats), 1
+        ),
+        "beam5_sentences_per_second": round(
+            decoding_speed(model, recipe, vocabularies, texts, 5, arguments.repeats), 1
+        ),
         "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average_1min": round(__import__("os").getloadavg()[0], 2),
     }

@@ -254,7 +254,9 @@ class _GenerationModel:
             raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not a {task_name!r} model")
         self.recipe, self.vocabularies, self.model = recipe, vocabularies, model
 
-    def generate(self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int):
+    def generate(
+        self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
+    ):
         from seqkit.tasks.generation import generate
 
         if isinstance(texts, str):
@@ -264,7 +266,8 @@ class _GenerationModel:
                 raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
             if not text.strip():
                 raise InputError(f"texts[{index}]: empty text, nothing to generate from")
-        return generate(self.model, self.recipe, self.vocabularies, list(texts), beam, n_best, with_attention, batch_size)
+        arguments = (list(texts), beam, n_best, with_attention, batch_size)
+        return generate(self.model, self.recipe, self.vocabularies, *arguments)
 
 
 class Translator:
@@ -277,7 +280,9 @@ class Translator:
     def load(cls, run_dir: str | Path) -> Translator:
         return cls(_GenerationModel(run_dir, "translation"))
 
-    def translate(self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64):
+    def translate(
+        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+    ):
         """The best translation of each text (a Generated: text, tokens, score, optional attention)."""
         return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
 
@@ -296,7 +301,9 @@ class Summarizer:
     def load(cls, run_dir: str | Path) -> Summarizer:
         return cls(_GenerationModel(run_dir, "title-generation"))
 
-    def summarize(self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64):
+    def summarize(
+        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+    ):
         """The best title for each text (a Generated: text, tokens, score, optional attention)."""
         return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
 

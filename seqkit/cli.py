@@ -156,13 +156,14 @@ def _chunks(items, size: int):
         yield chunk
 
 
-InputFileOption = Annotated[Path | None, typer.Option("--input", "-i", help="Read texts from this file (default stdin).")]
-OutputFileOption = Annotated[Path | None, typer.Option("--output", help="Write outputs to this file (default stdout).")]
-BeamOption = Annotated[int | None, typer.Option("--beam", help="Beam size; 1 is greedy (default: the recipe's).")]
-NBestOption = Annotated[int, typer.Option("--n-best", help="Print this many outputs per text: index, score, text.")]
+InputFileOption = Annotated[Path | None, typer.Option("--input", "-i", help="Texts, one a line (or stdin).")]
+OutputFileOption = Annotated[Path | None, typer.Option("--output", help="Output file (default stdout).")]
+BeamOption = Annotated[int | None, typer.Option("--beam", help="Beam size; 1 is greedy (default: recipe).")]
+NBestOption = Annotated[int, typer.Option("--n-best", help="Outputs per text, as index, score, text.")]
 BatchOption = Annotated[int, typer.Option("--batch-size", help="Texts decoded together.")]
 AttentionOption = Annotated[
-    Path | None, typer.Option("--attention", help="Draw the attention of each text to this PNG (FILE-N.png for several).")
+    Path | None,
+    typer.Option("--attention", help="Draw each text's attention to this PNG (FILE-N.png for the N-th)."),
 ]
 
 
@@ -212,7 +213,8 @@ def _stream(generator, input_file, output_file, beam, n_best, batch_size, attent
     count = line_number = 0
     try:
         pending: list[str] = []
-        for line_number, line in enumerate(source, start=1):
+        for line in source:
+            line_number += 1
             pending.append(line.rstrip("\r\n"))
             if len(pending) == batch_size:
                 count = _flush(generator, pending, target, beam, n_best, attention, count, batch_size)
@@ -245,7 +247,8 @@ def _flush(generator, lines, target, beam, n_best, attention, count, batch_size)
             for hypothesis in hypotheses:
                 target.write(f"{number - 1}\t{hypothesis.score:.4f}\t{hypothesis.text}\n")
         if attention is not None and hypotheses:
-            path = attention if number == 1 else attention.with_name(f"{attention.stem}-{number}{attention.suffix}")
+            numbered = attention.with_name(f"{attention.stem}-{number}{attention.suffix}")
+            path = attention if number == 1 else numbered
             plot_attention(hypotheses[0], path)
     target.flush()
     return count + len(lines)

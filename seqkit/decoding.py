@@ -1,14 +1,15 @@
 """Search: greedy decoding and batched beam search over anything exposing `encode` and `decode_step`.
 
-The model contract (see heads/seq2seq.Searchable): `encode(batch) -> state`, `decode_step(state, previous (B,))
--> (log-probabilities (B, V), state, attention (B, T))`, `state.select(rows)`, and `begin_id` / `end_id`.
+The model contract (see heads/seq2seq.Searchable): `encode(batch) -> state`, `decode_step(state, previous
+(B,)) -> (log-probabilities (B, V), state, attention (B, T))`, `state.select(rows)`, and `begin_id` /
+`end_id`.
 
-Each sentence may produce at most ceil(max_length_ratio * source length) tokens before the end symbol, which is
-forced at that length. Beam search (as in fairseq and OpenNMT) keeps `beam` live hypotheses per sentence; at
-each step it looks at the best 2 * beam extensions, moves those ending in the end symbol and ranked within the
-best `beam` to the sentence's finished list, and continues with the best `beam` others. A sentence is done once
-it holds `beam` finished hypotheses; done sentences leave the batch, so the work shrinks as decoding proceeds.
-Hypotheses are ranked by log-probability / length ** length_penalty (length counts the end symbol).
+Each sentence may produce at most ceil(max_length_ratio * source length) tokens before the end symbol, which
+is forced at that length. Beam search (as in fairseq and OpenNMT) keeps `beam` live hypotheses per sentence;
+at each step it looks at the best 2 * beam extensions, moves those ending in the end symbol and ranked within
+the best `beam` to the sentence's finished list, and continues with the best `beam` others. A sentence is done
+once it holds `beam` finished hypotheses; done sentences leave the batch, so the work shrinks as decoding
+proceeds. Hypotheses are ranked by log-probability / length ** length_penalty (length counts the end symbol).
 Everything is computed per sentence, so a sentence decodes the same alone or inside a batch.
 """
 
@@ -63,7 +64,9 @@ def greedy_search(
             if with_attention:
                 attentions[sentence].append(attention[live])
             if int(best[live]) == searchable.end_id:
-                results[sentence] = _finish(tokens[sentence], totals[sentence], 0.0, attentions[sentence], batch, sentence)
+                results[sentence] = _finish(
+                    tokens[sentence], totals[sentence], 0.0, attentions[sentence], batch, sentence
+                )
             else:
                 tokens[sentence].append(int(best[live]))
         keep = best != searchable.end_id
@@ -112,7 +115,9 @@ def beam_search(
         if with_attention:
             step_attention = attention.unsqueeze(1)  # (B'K, 1, T)
             attention_histories = (
-                step_attention if attention_histories is None else torch.cat([attention_histories, step_attention], 1)
+                step_attention
+                if attention_histories is None
+                else torch.cat([attention_histories, step_attention], 1)
             )
         ends = (words == searchable.end_id) & torch.isfinite(top_scores)
         for block, column in (ends & (torch.arange(top_scores.size(1)) < beam)).nonzero().tolist():
@@ -123,7 +128,12 @@ def beam_search(
             history = [] if with_attention is False else list(attention_histories[row])
             finished[sentence].append(
                 _finish(
-                    histories[row].tolist(), float(top_scores[block, column]), length_penalty, history, batch, sentence
+                    histories[row].tolist(),
+                    float(top_scores[block, column]),
+                    length_penalty,
+                    history,
+                    batch,
+                    sentence,
                 )
             )
         # The best `beam` continuations that do not end: stable order keeps higher-ranked ones first.
@@ -161,11 +171,18 @@ def _force_end(log_probabilities: torch.Tensor, forced: torch.Tensor, end_id: in
 
 
 def _finish(
-    tokens: list[int], log_probability: float, length_penalty: float, attention: list, batch: dict, sentence: int
+    tokens: list[int],
+    log_probability: float,
+    length_penalty: float,
+    attention: list,
+    batch: dict,
+    sentence: int,
 ) -> Hypothesis:
     length = len(tokens) + 1  # the end symbol counts
     matrix = None
     if attention:
         source_length = int(batch["lengths"][sentence])
         matrix = torch.stack(list(attention))[:, :source_length].clone()  # (U + 1, T)
-    return Hypothesis(list(tokens), log_probability, normalized(log_probability, length, length_penalty), matrix)
+    return Hypothesis(
+        list(tokens), log_probability, normalized(log_probability, length, length_penalty), matrix
+    )

@@ -71,7 +71,7 @@ def sentence_accuracy(
 
 
 def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
-    """Corpus BLEU and chrF (percent) of detokenized hypotheses against one reference each, with signatures."""
+    """Corpus BLEU and chrF (percent) of detokenized hypotheses against one reference each, and signatures."""
     import sacrebleu
 
     if len(hypotheses) != len(references):

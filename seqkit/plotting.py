@@ -8,7 +8,7 @@ from seqkit.errors import SeqkitError
 
 
 def plot_attention(generated, path: str | Path) -> Path:
-    """Save `generated.attention` ((U + 1, T): output tokens and the end symbol by source tokens) as an image."""
+    """Save `generated.attention` ((U + 1, T): outputs and the end symbol by source tokens) as an image."""
     try:
         import matplotlib
 
@@ -20,7 +20,9 @@ def plot_attention(generated, path: str | Path) -> Path:
         raise SeqkitError("this output carries no attention weights; generate it with attention requested")
     weights = generated.attention.float().numpy()
     rows = [*generated.tokens, "</s>"]
-    figure, axes = pyplot.subplots(figsize=(max(4, 0.45 * len(generated.source_tokens) + 2), max(3, 0.4 * len(rows) + 2)))
+    figure, axes = pyplot.subplots(
+        figsize=(max(4, 0.45 * len(generated.source_tokens) + 2), max(3, 0.4 * len(rows) + 2))
+    )
     axes.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
     axes.set_xticks(range(len(generated.source_tokens)), generated.source_tokens, rotation=90)
     axes.set_yticks(range(len(rows)), rows)

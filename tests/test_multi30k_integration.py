@@ -20,11 +20,24 @@ pytestmark = pytest.mark.slow
 
 def test_a_short_multi30k_run_learns_its_pairs(tmp_path):
     overrides = [
-        "data.max_train_pairs=80", "data.valid=train", "data.max_valid_pairs=80", "data.subwords.vocab_size=400",
-        "encoder.embedding_size=64", "encoder.dropout=0.0", "rnn.hidden_size=96", "head.embedding_size=64",
-        "head.hidden_size=128", "head.dropout=0.0", "head.label_smoothing=0.0", "head.beam=1",
-        "train.epochs=14", "train.batch_size=40", "train.learning_rate=0.01", "train.warmup_steps=0",
-        "train.threads=1", "train.schedule=constant",
+        "data.max_train_pairs=80",
+        "data.valid=train",
+        "data.max_valid_pairs=80",
+        "data.subwords.vocab_size=400",
+        "encoder.embedding_size=64",
+        "encoder.dropout=0.0",
+        "rnn.hidden_size=96",
+        "head.embedding_size=64",
+        "head.hidden_size=128",
+        "head.dropout=0.0",
+        "head.label_smoothing=0.0",
+        "head.beam=1",
+        "train.epochs=14",
+        "train.batch_size=40",
+        "train.learning_rate=0.01",
+        "train.warmup_steps=0",
+        "train.threads=1",
+        "train.schedule=constant",
     ]
     run_dir = api.train("translation", out=tmp_path / "run", overrides=overrides, show_progress=False)
     scores = api.evaluate(run_dir, "valid")
@@ -32,6 +45,8 @@ def test_a_short_multi30k_run_learns_its_pairs(tmp_path):
     pairs = api.get_task("translation").load_splits(api.read_recipe(run_dir), None, ("valid",))["valid"]
     beamed = api.Translator.load(run_dir).translate([p.source for p in pairs], beam=3)
     assert translation_scores([o.text for o in beamed], [p.target for p in pairs])["bleu"] > 40.0
-    assert scores["bleu_signature"] == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:" + scores[
-        "bleu_signature"
-    ].rsplit(":", 1)[1]
+    assert (
+        scores["bleu_signature"]
+        == "nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:"
+        + scores["bleu_signature"].rsplit(":", 1)[1]
+    )

@@ -147,6 +147,8 @@ def test_collate_pads_targets_with_the_ignored_index():
     recipe = tiny_recipe()
     pairs = reversal_pairs(3)
     vocabularies = generation.build_vocabularies(recipe, pairs)
-    features = [generation.featurize(vocabularies, p.source.split(), p.target.split(), False)[0] for p in pairs]
+    features = [
+        generation.featurize(vocabularies, p.source.split(), p.target.split(), False)[0] for p in pairs
+    ]
     batch = collate(features, {"targets_out": -100})
     assert (batch["targets_out"] == -100).sum() == (batch["targets_in"] == 0).sum()

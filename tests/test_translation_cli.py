@@ -45,9 +45,19 @@ def run_dir(tmp_path_factory, pair_folder) -> Path:
     """A small translator trained on a user's own plain-text pair, with sentencepiece pieces."""
     folder = pair_folder
     overrides = [
-        "data.file_pattern={split}.{lang}", "data.src_lang=src", "data.tgt_lang=tgt", "data.valid=dev",
-        "data.test=test", "data.subwords.vocab_size=40", "encoder.embedding_size=16", "rnn.hidden_size=16",
-        "head.embedding_size=16", "head.hidden_size=32", "head.beam=2", "train.epochs=2", "train.batch_size=16",
+        "data.file_pattern={split}.{lang}",
+        "data.src_lang=src",
+        "data.tgt_lang=tgt",
+        "data.valid=dev",
+        "data.test=test",
+        "data.subwords.vocab_size=40",
+        "encoder.embedding_size=16",
+        "rnn.hidden_size=16",
+        "head.embedding_size=16",
+        "head.hidden_size=32",
+        "head.beam=2",
+        "train.epochs=2",
+        "train.batch_size=16",
         "train.threads=1",
     ]
     out = tmp_path_factory.mktemp("runs") / "toy"
@@ -86,7 +96,12 @@ def test_cli_streams_batches_before_the_input_ends(run_dir, tmp_path):
     environment = {**os.environ, "PYTHONPATH": str(REPOSITORY)}
     command = [sys.executable, "-m", "seqkit", "translate", str(run_dir), "--batch-size", "2", "--beam", "1"]
     process = subprocess.Popen(
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
+        command,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
     )
     try:
         process.stdin.write("ant bee cat\ndog eel fox\n")
@@ -110,8 +125,18 @@ def test_cli_files_n_best_and_attention(run_dir, tmp_path):
 
     (tmp_path / "in.txt").write_text("ant bee\ncat dog eel\n", encoding="utf-8")
     arguments = [
-        "translate", str(run_dir), "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "out.txt"),
-        "--beam", "3", "--n-best", "2", "--attention", str(tmp_path / "a.png"),
+        "translate",
+        str(run_dir),
+        "--input",
+        str(tmp_path / "in.txt"),
+        "--output",
+        str(tmp_path / "out.txt"),
+        "--beam",
+        "3",
+        "--n-best",
+        "2",
+        "--attention",
+        str(tmp_path / "a.png"),
     ]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
@@ -128,7 +153,7 @@ def test_parallel_reader_names_file_and_line(tmp_path):
     (tmp_path / "c.txt").write_text("un\n\ntrois\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"c.txt:2: empty line"):
         read_parallel(tmp_path / "a.txt", tmp_path / "c.txt")
-    (tmp_path / "d.gz").write_bytes(gzip.compress("un\ndeux\n".encode() + b"tr\xffois\n"))
+    (tmp_path / "d.gz").write_bytes(gzip.compress(b"un\ndeux\n" + b"tr\xffois\n"))
     with pytest.raises(DataFormatError, match=r"d.gz:3: not UTF-8"):
         read_parallel(tmp_path / "a.txt", tmp_path / "d.gz")
     assert [p.target for p in read_parallel(tmp_path / "a.txt", tmp_path / "c.txt", limit=1)] == ["un"]

@@ -35,6 +35,8 @@ def read_parallel(source_path: Path, target_path: Path, limit: int | None = None
             break
         for path, text in ((source_path, source), (target_path, target)):
             if not text.strip():
-                raise DataFormatError(path, number, "empty line (every pair needs a source and a target text)")
+                raise DataFormatError(
+                    path, number, "empty line (every pair needs a source and a target text)"
+                )
         pairs.append(TextPair(source.strip(), target.strip()))
     return pairs

@@ -1,8 +1,8 @@
 """The attention encoder-decoder (Bahdanau, Cho and Bengio 2015; Luong, Pham and Manning 2015).
 
-A bidirectional recurrent layer (any cell of seqkit.layers.rnn) reads the source. A bridge maps its final state
-to the decoder's initial state. The decoder, a recurrent layer over target embeddings, produces one output per
-target position; attention over the encoder states gives a context, and the "attentional" vector
+A bidirectional recurrent layer (any cell of seqkit.layers.rnn) reads the source. A bridge maps its final
+state to the decoder's initial state. The decoder, a recurrent layer over target embeddings, produces one
+output per target position; attention over the encoder states gives a context, and the "attentional" vector
 tanh(W [output; context]) scores the target vocabulary. With input feeding (Luong et al.), the previous
 attentional vector joins the next input, which forces a step-by-step loop; without it, teacher-forced training
 runs the fused decoder over the whole target at once. Either way, every target position's output projection,
@@ -92,12 +92,18 @@ class Seq2SeqHead(nn.Module):
         extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
         decoder_input = embedding_size + (self.output_size if input_feeding else 0)
         self.decoder = module(
-            decoder_input, hidden_size, num_layers=num_layers, batch_first=True,
-            dropout=dropout if num_layers > 1 else 0.0, **extra,
+            decoder_input,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            **extra,
         )
         memory_size = encoder.output_dim
         self.bridge = nn.Linear(memory_size, num_layers * hidden_size) if bridge else None
-        self.cell_bridge = nn.Linear(memory_size, num_layers * hidden_size) if bridge and self.cell == "lstm" else None
+        self.cell_bridge = (
+            nn.Linear(memory_size, num_layers * hidden_size) if bridge and self.cell == "lstm" else None
+        )
         self.attention = Attention(attention, hidden_size, memory_size, hidden_size)
         self.combine = nn.Linear(hidden_size + memory_size, self.output_size, bias=False)
         # Tied: the output layer reads the embedding matrix itself (not a second parameter sharing its
@@ -111,7 +117,9 @@ class Seq2SeqHead(nn.Module):
     def encode(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> DecoderState:
         """encoded (B, T, D_in) source vectors from the input layer -> the decoder's initial state."""
         lengths = batch["lengths"]
-        mask = torch.arange(encoded.size(1), device=encoded.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
+        mask = torch.arange(encoded.size(1), device=encoded.device).unsqueeze(0) < lengths.unsqueeze(
+            1
+        )  # (B, T)
         memory, final = self.encoder(encoded, lengths)  # (B, T, D_memory), (B, D_memory)
         memory = self.dropout(memory)
         batch_size = encoded.size(0)
@@ -120,7 +128,11 @@ class Seq2SeqHead(nn.Module):
         else:
             hidden = final.new_zeros(self.num_layers, batch_size, self.hidden_size)
         if self.cell == "lstm":
-            cell = self._layers(torch.tanh(self.cell_bridge(final))) if self.cell_bridge is not None else hidden * 0
+            cell = (
+                self._layers(torch.tanh(self.cell_bridge(final)))
+                if self.cell_bridge is not None
+                else hidden * 0
+            )
             hidden = (hidden, cell)
         feed = memory.new_zeros(batch_size, self.output_size) if self.input_feeding else None
         copy_ids, extra = None, 0
@@ -142,7 +154,9 @@ class Seq2SeqHead(nn.Module):
             attentional, contexts, weights, outputs = [], [], [], []
             hidden, feed = state.hidden, state.feed
             for position in range(embedded.size(1)):
-                step_input = torch.cat([embedded[:, position], feed], dim=-1).unsqueeze(1)  # (B, 1, E + D_out)
+                step_input = torch.cat([embedded[:, position], feed], dim=-1).unsqueeze(
+                    1
+                )  # (B, 1, E + D_out)
                 output, hidden = self.decoder(step_input, hidden)  # (B, 1, H)
                 context, weight = self.attention(output, state.keys, state.memory, state.mask)
                 feed = torch.tanh(self.combine(torch.cat([output, context], dim=-1))).squeeze(1)  # (B, D_out)
@@ -165,7 +179,13 @@ class Seq2SeqHead(nn.Module):
         scores = logits
         if self.copy is not None:
             scores = self.copy(
-                logits, weight_all, context_all, attentional_all, embedded, state.source_copy_ids, state.extra_size
+                logits,
+                weight_all,
+                context_all,
+                attentional_all,
+                embedded,
+                state.source_copy_ids,
+                state.extra_size,
             )  # log-probabilities (B, U, V + extra)
         return scores, new_state, {"attention": weight_all}
 
@@ -186,7 +206,7 @@ class Seq2SeqHead(nn.Module):
 
     # ---- training -------------------------------------------------------------------------------------
     def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
-        """encoded (B, T, D_in); teacher forcing with batch["targets_in"] (B, U) and ["targets_out"] (B, U)."""
+        """encoded (B, T, D_in); teacher forcing reads batch["targets_in"], ["targets_out"]: (B, U)."""
         state = self.encode(encoded, batch)
         if "targets_in" not in batch:
             return HeadOutput(None, state.memory, {"mask": state.mask})

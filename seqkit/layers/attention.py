@@ -41,7 +41,7 @@ class Attention(nn.Module):
     def forward(
         self, query: torch.Tensor, keys: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """query (B, U, D_query), keys (B, T, D_key), memory (B, T, D_memory), mask (B, T) true on real tokens.
+        """query (B, U, D_query), keys (B, T, D_key), memory (B, T, D_memory), mask (B, T) true on tokens.
 
         Returns context (B, U, D_memory) and weights (B, U, T).
         """

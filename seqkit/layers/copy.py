@@ -1,7 +1,8 @@
 """Copy attention, the pointer-generator of See, Liu and Manning (2017).
 
-At each target position a switch p_gen = sigmoid(w . [context; decoder output; input embedding]) decides between
-generating from the fixed target vocabulary and copying a source token, pointed at by the attention weights:
+At each target position a switch p_gen = sigmoid(w . [context; decoder output; input embedding]) decides
+between generating from the fixed target vocabulary and copying a source token, pointed at by the attention
+weights:
 
     P(w) = p_gen * P_vocab(w) + (1 - p_gen) * sum of attention over source positions holding w
 

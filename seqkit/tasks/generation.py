@@ -67,7 +67,7 @@ class Generated:
     attention: torch.Tensor | None = None
 
 
-# ---- text to tokens and back --------------------------------------------------------------------------------
+# ---- text to tokens and back ----------------------------------------------------------------------------
 def segmenters(vocabularies: dict) -> tuple[SubwordModel | None, SubwordModel | None]:
     joint = vocabularies.get("subwords")
     return vocabularies.get("source_subwords", joint), vocabularies.get("target_subwords", joint)
@@ -88,10 +88,16 @@ def build_vocabularies(recipe: Recipe, train: list[TextPair]) -> dict:
     if subwords.vocab_size is not None:
         sources, targets = [p.source for p in train], [p.target for p in train]
         if subwords.joint:
-            vocabularies["subwords"] = SubwordModel.train(sources + targets, subwords.vocab_size, subwords.model_type)
+            vocabularies["subwords"] = SubwordModel.train(
+                sources + targets, subwords.vocab_size, subwords.model_type
+            )
         else:
-            vocabularies["source_subwords"] = SubwordModel.train(sources, subwords.vocab_size, subwords.model_type)
-            vocabularies["target_subwords"] = SubwordModel.train(targets, subwords.vocab_size, subwords.model_type)
+            vocabularies["source_subwords"] = SubwordModel.train(
+                sources, subwords.vocab_size, subwords.model_type
+            )
+            vocabularies["target_subwords"] = SubwordModel.train(
+                targets, subwords.vocab_size, subwords.model_type
+            )
     source_model, target_model = segmenters(vocabularies)
     encoder = recipe.encoder
     vocabularies["words"] = Vocab.build(
@@ -114,7 +120,7 @@ def target_symbols(vocabularies: dict) -> TargetSymbols:
 def featurize(
     vocabularies: dict, source_tokens: list[str], target_tokens: list[str] | None, copy: bool
 ) -> tuple[dict, list[str]]:
-    """One example's ids, and (with copy) the source words outside the target lexicon, in extended-id order."""
+    """One example's ids, and (with copy) its source words missing from the target lexicon, in id order."""
     targets: Vocab = vocabularies["targets"]
     features: dict = {"words": vocabularies["words"].ids(source_tokens)}
     out_of_vocabulary: list[str] = []
@@ -146,7 +152,10 @@ def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair], 
     source_model, target_model = segmenters(vocabularies)
     featurized, lengths = [], []
     for pair in train:
-        source_tokens, target_tokens = tokenize(pair.source, source_model), tokenize(pair.target, target_model)
+        source_tokens, target_tokens = (
+            tokenize(pair.source, source_model),
+            tokenize(pair.target, target_model),
+        )
         if len(source_tokens) > max_length or len(target_tokens) > max_length:
             continue
         featurized.append(featurize(vocabularies, source_tokens, target_tokens, recipe.head.copy)[0])
@@ -185,7 +194,7 @@ def build_head(recipe: Recipe, vocabularies: dict, input_size: int) -> Seq2SeqHe
         raise ConfigError(f"head: {error}") from None
 
 
-# ---- generation ---------------------------------------------------------------------------------------------
+# ---- generation -----------------------------------------------------------------------------------------
 @torch.inference_mode()
 def generate(
     model,
@@ -201,7 +210,9 @@ def generate(
     head: Seq2SeqConfig = recipe.head
     beam = head.beam if beam is None else beam
     if beam < 1 or n_best < 1 or n_best > beam:
-        raise ConfigError(f"beam must be >= 1 and n_best between 1 and the beam, got beam {beam}, n_best {n_best}")
+        raise ConfigError(
+            f"beam must be >= 1 and n_best between 1 and the beam, got beam {beam}, n_best {n_best}"
+        )
     model.eval()
     source_model, target_model = segmenters(vocabularies)
     targets: Vocab = vocabularies["targets"]
@@ -230,6 +241,7 @@ def _as_generated(
     hypothesis: Hypothesis, source_tokens: list[str], out_of_vocabulary: list[str], targets: Vocab, model
 ) -> Generated:
     tokens = [
-        targets.token(i) if i < len(targets) else out_of_vocabulary[i - len(targets)] for i in hypothesis.tokens
+        targets.token(i) if i < len(targets) else out_of_vocabulary[i - len(targets)]
+        for i in hypothesis.tokens
     ]
     return Generated(detokenize(tokens, model), tokens, source_tokens, hypothesis.score, hypothesis.attention)
