@@ -12,9 +12,6 @@ import torch
 
 from seqkit.decoding import beam_search, greedy_search
 
-# Tiny models run fastest on one thread; several threads only contend on a shared machine.
-torch.set_num_threads(1)
-
 BEGIN, END, WORDS = 0, 1, (2, 3)
 VOCABULARY = 4
 

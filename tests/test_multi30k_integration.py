@@ -8,12 +8,9 @@ properly (outputting the German source scores about 3, an untrained model about 
 from __future__ import annotations
 
 import pytest
-import torch
 
 from seqkit import api
 from seqkit.metrics import translation_scores
-
-torch.set_num_threads(1)
 
 pytestmark = pytest.mark.slow
 

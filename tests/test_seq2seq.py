@@ -13,11 +13,8 @@ from seqkit.tasks import generation
 from seqkit.tasks.generation import Seq2SeqConfig
 from seqkit.tasks.translation import TranslationData
 
-# Tiny models run fastest on one thread; several threads only contend on a shared machine.
-torch.set_num_threads(1)
 
-
-def tiny_recipe(**head):
+def small_recipe(**head):
     raw = {
         "task": "translation",
         "data": {"subwords": {"vocab_size": None}},
@@ -50,7 +47,7 @@ def built(recipe, pairs, seed=0):
 @pytest.mark.parametrize("kind", ["additive", "dot", "general"])
 @pytest.mark.parametrize("input_feeding", [False, True])
 def test_attention_sums_to_one_over_real_source_positions_and_is_zero_on_padding(kind, input_feeding):
-    recipe = tiny_recipe(attention=kind, input_feeding=input_feeding, hidden_size=64)
+    recipe = small_recipe(attention=kind, input_feeding=input_feeding, hidden_size=64)
     pairs = reversal_pairs(6)
     vocabularies, model = built(recipe, pairs)
     model.eval()
@@ -65,7 +62,7 @@ def test_attention_sums_to_one_over_real_source_positions_and_is_zero_on_padding
 
 
 def test_teacher_forcing_with_input_feeding_matches_step_by_step_decoding():
-    recipe = tiny_recipe(input_feeding=True)
+    recipe = small_recipe(input_feeding=True)
     pairs = reversal_pairs(4)
     vocabularies, model = built(recipe, pairs)
     model.eval()
@@ -78,7 +75,7 @@ def test_teacher_forcing_with_input_feeding_matches_step_by_step_decoding():
 
 
 def test_copy_attention_outputs_a_source_word_missing_from_the_target_vocabulary():
-    recipe = tiny_recipe(copy=True, attention="general", max_length_ratio=1.0)
+    recipe = small_recipe(copy=True, attention="general", max_length_ratio=1.0)
     vocabularies, model = built(recipe, reversal_pairs(10))
     assert "zebra" not in vocabularies["targets"]
     with torch.no_grad():  # force the switch to copy; with one source word all attention points at it
@@ -89,7 +86,7 @@ def test_copy_attention_outputs_a_source_word_missing_from_the_target_vocabulary
 
 
 def test_copy_model_learns_to_copy_words_it_never_saw():
-    recipe = tiny_recipe(copy=True, attention="general", max_length_ratio=1.0, beam=1)
+    recipe = small_recipe(copy=True, attention="general", max_length_ratio=1.0, beam=1)
     words = "ant bee cat dog eel fox gnu hen".split()
     pairs = [TextPair(f"{a} {b}", f"{a} {b}") for a in words for b in words]
     vocabularies, model = built(recipe, pairs)
@@ -106,7 +103,7 @@ def test_copy_model_learns_to_copy_words_it_never_saw():
 
 
 def test_twenty_pairs_are_learned_exactly():
-    recipe = tiny_recipe(attention="general", beam=1, max_length_ratio=1.0)
+    recipe = small_recipe(attention="general", beam=1, max_length_ratio=1.0)
     pairs = reversal_pairs(20, seed=1)
     vocabularies, model = built(recipe, pairs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -123,7 +120,7 @@ def test_twenty_pairs_are_learned_exactly():
 
 @pytest.mark.parametrize("beam", [1, 3])
 def test_a_sentence_decodes_the_same_alone_and_in_a_batch(beam):
-    recipe = tiny_recipe(attention="additive", max_length_ratio=1.5)
+    recipe = small_recipe(attention="additive", max_length_ratio=1.5)
     pairs = reversal_pairs(12, seed=2)
     vocabularies, model = built(recipe, pairs, seed=5)
     texts = [p.source for p in pairs]
@@ -135,7 +132,7 @@ def test_a_sentence_decodes_the_same_alone_and_in_a_batch(beam):
 
 
 def test_attention_matrix_is_returned_per_output_token():
-    recipe = tiny_recipe()
+    recipe = small_recipe()
     vocabularies, model = built(recipe, reversal_pairs(5))
     (found,) = generation.generate(model, recipe, vocabularies, ["ant bee cat"], beam=2, with_attention=True)
     matrix = found[0].attention
@@ -144,7 +141,7 @@ def test_attention_matrix_is_returned_per_output_token():
 
 
 def test_collate_pads_targets_with_the_ignored_index():
-    recipe = tiny_recipe()
+    recipe = small_recipe()
     pairs = reversal_pairs(3)
     vocabularies = generation.build_vocabularies(recipe, pairs)
     features = [

@@ -15,8 +15,6 @@ from seqkit import api
 from seqkit.data.parallel import read_parallel
 from seqkit.errors import DataFormatError, InputError
 
-torch.set_num_threads(1)
-
 REPOSITORY = Path(__file__).resolve().parent.parent
 WORDS = "ant bee cat dog eel fox gnu hen".split()
 
