@@ -51,7 +51,7 @@ def test_attention_sums_to_one_over_real_source_positions_and_is_zero_on_padding
     pairs = reversal_pairs(6)
     vocabularies, model = built(recipe, pairs)
     model.eval()
-    batch = generation.training_batches(recipe, vocabularies, pairs, 100)(0)[0]
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
     output = model(batch)
     weights = output.extras["attention"]  # (B, U, T)
     lengths = batch["lengths"]
@@ -66,7 +66,7 @@ def test_teacher_forcing_with_input_feeding_matches_step_by_step_decoding():
     pairs = reversal_pairs(4)
     vocabularies, model = built(recipe, pairs)
     model.eval()
-    batch = generation.training_batches(recipe, vocabularies, pairs, 100)(0)[0]
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
     forced = torch.log_softmax(model(batch).logits, dim=-1)  # (B, U, V)
     state = model.head.encode(model.encoder(batch), batch)
     for position in range(batch["targets_in"].size(1)):
@@ -91,7 +91,7 @@ def test_copy_model_learns_to_copy_words_it_never_saw():
     pairs = [TextPair(f"{a} {b}", f"{a} {b}") for a in words for b in words]
     vocabularies, model = built(recipe, pairs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
-    batches = generation.training_batches(recipe, vocabularies, pairs, 100)
+    batches = generation.training_batches(recipe, vocabularies, pairs)
     model.train()
     for epoch in range(12):
         for batch in batches(epoch):
@@ -107,7 +107,7 @@ def test_twenty_pairs_are_learned_exactly():
     pairs = reversal_pairs(20, seed=1)
     vocabularies, model = built(recipe, pairs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-    batch = generation.training_batches(recipe, vocabularies, pairs, 100)(0)[0]
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
     model.train()
     for _ in range(250):
         optimizer.zero_grad()

@@ -147,8 +147,9 @@ def featurize(
     return features, out_of_vocabulary
 
 
-def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair], max_length: int):
-    """A function epoch -> batches; pairs longer than `max_length` tokens on either side are left out."""
+def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair]):
+    """A function epoch -> batches; pairs longer than `data.max_length` tokens on either side are left out."""
+    max_length = recipe.data.max_length
     source_model, target_model = segmenters(vocabularies)
     featurized, lengths = [], []
     for pair in train:

@@ -57,14 +57,10 @@ class TitleGenerationTask:
             for split in splits
         }
 
-    def build_vocabularies(self, recipe: Recipe, train: list[TextPair]) -> dict:
-        return generation.build_vocabularies(recipe, train)
-
-    def training_batches(self, recipe: Recipe, vocabularies: dict, train: list[TextPair]):
-        return generation.training_batches(recipe, vocabularies, train, recipe.data.max_length)
-
-    def build_head(self, recipe: Recipe, vocabularies: dict, input_size: int):
-        return generation.build_head(recipe, vocabularies, input_size)
+    # The pipeline and the model are the shared generation ones; only the data layout and the metric differ.
+    build_vocabularies = staticmethod(generation.build_vocabularies)
+    training_batches = staticmethod(generation.training_batches)
+    build_head = staticmethod(generation.build_head)
 
     def evaluate(self, model, recipe: Recipe, vocabularies: dict, pairs: list[TextPair]) -> dict:
         outputs = generation.generate(model, recipe, vocabularies, [p.source for p in pairs])

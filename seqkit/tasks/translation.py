@@ -13,6 +13,7 @@ from pathlib import Path
 from seqkit.config import Recipe
 from seqkit.data.parallel import TextPair, read_parallel
 from seqkit.data.sources import resolve_dataset
+from seqkit.errors import ConfigError
 from seqkit.metrics import translation_scores
 from seqkit.tasks import generation
 from seqkit.tasks.generation import Seq2SeqConfig, SubwordConfig
@@ -49,7 +50,12 @@ class TranslationTask:
         limits = {"train": data.max_train_pairs, "valid": data.max_valid_pairs, "test": None}
 
         def file(split: str, lang: str) -> str:
-            return data.file_pattern.format(split=names[split], lang=lang)
+            try:
+                return data.file_pattern.format(split=names[split], lang=lang)
+            except (KeyError, IndexError, ValueError) as error:
+                raise ConfigError(
+                    f"data.file_pattern: {data.file_pattern!r} uses only {{split}}, {{lang}} ({error!r})"
+                ) from None
 
         required = [file(split, lang) for split in splits for lang in (data.src_lang, data.tgt_lang)]
         folder = resolve_dataset(data.dataset, required, data_dir)
@@ -60,14 +66,10 @@ class TranslationTask:
             for split in splits
         }
 
-    def build_vocabularies(self, recipe: Recipe, train: list[TextPair]) -> dict:
-        return generation.build_vocabularies(recipe, train)
-
-    def training_batches(self, recipe: Recipe, vocabularies: dict, train: list[TextPair]):
-        return generation.training_batches(recipe, vocabularies, train, recipe.data.max_length)
-
-    def build_head(self, recipe: Recipe, vocabularies: dict, input_size: int):
-        return generation.build_head(recipe, vocabularies, input_size)
+    # The pipeline and the model are the shared generation ones; only the data layout and the metric differ.
+    build_vocabularies = staticmethod(generation.build_vocabularies)
+    training_batches = staticmethod(generation.training_batches)
+    build_head = staticmethod(generation.build_head)
 
     def evaluate(self, model, recipe: Recipe, vocabularies: dict, pairs: list[TextPair]) -> dict:
         outputs = generation.generate(model, recipe, vocabularies, [p.source for p in pairs])
