@@ -6,7 +6,7 @@
 - greedy and beam-5 decoding sentences/s, batched, on Multi30k validation sentences;
 - peak resident memory of the process.
 
-    PYTHONPATH=. SEQKIT_DATA_DIR=../shared/data python benchmarks/seq2seq.py [--run-dir RUN] [--threads 2]
+    SEQKIT_DATA_DIR=../shared/data python -m benchmarks.seq2seq [--run-dir RUN] [--threads 2]
 
 Without --run-dir, the default recipe's model is built untrained (its outputs run to the length limit, so
 decoding speed is a lower bound); with it, the trained model of that run dir is measured.
@@ -16,14 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import statistics
-import time
 
 import torch
 
+from benchmarks.common import machine, median_rate, peak_rss_mib
 from seqkit import api
-from seqkit.heads.seq2seq import Searchable
 from seqkit.model import build_model
 from seqkit.run_dir import load_run
 from seqkit.tasks import generation, get_task
@@ -44,27 +41,27 @@ def step_by_step_loss(model, batch) -> torch.Tensor:
 
 
 def training_speed(model, batches, loss_of, repeats: int) -> float:
+    """Median target tokens/s of optimizer steps over `batches`, with the loss computed by `loss_of`."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
     model.train()
     tokens = sum(int((b["targets_out"] != -100).sum()) for b in batches)
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+
+    def work() -> int:
         for batch in batches:
             optimizer.zero_grad()
             loss_of(model, batch).backward()
             optimizer.step()
-        rates.append(tokens / (time.perf_counter() - started))
-    return statistics.median(rates)
+        return tokens
+
+    return median_rate(work, repeats)[0]
 
 
 def decoding_speed(model, recipe, vocabularies, texts, beam: int, repeats: int) -> float:
-    rates = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+    def work() -> int:
         generation.generate(model, recipe, vocabularies, texts, beam=beam, batch_size=64)
-        rates.append(len(texts) / (time.perf_counter() - started))
-    return statistics.median(rates)
+        return len(texts)
+
+    return median_rate(work, repeats)[0]
 
 
 def main() -> None:
@@ -91,7 +88,6 @@ def main() -> None:
     stepwise = training_speed(model, batches, step_by_step_loss, arguments.repeats)
     texts = [pair.source for pair in splits["valid"][: arguments.sentences]]
     model.eval()
-    Searchable(model)  # the decoding interface must exist for this model
     result = {
         "model": arguments.run_dir or "default recipe, untrained",
         "threads": arguments.threads,
@@ -105,8 +101,8 @@ def main() -> None:
         "beam5_sentences_per_second": round(
             decoding_speed(model, recipe, vocabularies, texts, 5, arguments.repeats), 1
         ),
-        "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "load_average_1min": round(__import__("os").getloadavg()[0], 2),
+        "peak_memory_mib": round(peak_rss_mib(), 1),
+        "machine": machine(),
     }
     print(json.dumps(result, indent=2))
 
