@@ -19,6 +19,7 @@ from seqkit.data.parallel import TextPair
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import Searchable, Seq2SeqHead, TargetSymbols
+from seqkit.layers.attention import ATTENTION_KINDS
 from seqkit.text.subwords import SubwordModel
 from seqkit.text.vocab import PAD, UNK, Vocab
 
@@ -54,6 +55,14 @@ class Seq2SeqConfig:
     beam: int = 5
     length_penalty: float = 1.0
     max_length_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` catches them, not only building the model.
+        if self.attention not in ATTENTION_KINDS:
+            choices = ", ".join(ATTENTION_KINDS)
+            raise ConfigError(f"head.attention: unknown kind {self.attention!r} (choose from: {choices})")
+        if self.beam < 1 or self.max_length_ratio <= 0:
+            raise ConfigError("head.beam must be at least 1 and head.max_length_ratio above 0")
 
 
 @dataclass
