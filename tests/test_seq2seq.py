@@ -61,6 +61,22 @@ def test_attention_sums_to_one_over_real_source_positions_and_is_zero_on_padding
     assert torch.isfinite(output.loss)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "elman", "scrn", "jordan"])
+def test_any_encoder_cell_trains(cell):
+    raw_recipe = small_recipe()
+    recipe = type(raw_recipe)(**{**raw_recipe.__dict__, "rnn": type(raw_recipe.rnn)(cell=cell, hidden_size=32)})
+    pairs = reversal_pairs(6)
+    vocabularies, model = built(recipe, pairs)
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
+    loss = model(batch).loss
+    loss.backward()
+    assert torch.isfinite(loss)
+    encoder_parameters = list(model.head.encoder.parameters())
+    assert encoder_parameters and all(p.grad is not None for p in encoder_parameters)
+    (found,) = generation.generate(model, recipe, vocabularies, ["ant bee"], beam=2)
+    assert isinstance(found[0].text, str)
+
+
 def test_teacher_forcing_with_input_feeding_matches_step_by_step_decoding():
     recipe = small_recipe(input_feeding=True)
     pairs = reversal_pairs(4)

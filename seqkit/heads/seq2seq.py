@@ -76,11 +76,17 @@ class Seq2SeqHead(nn.Module):
         tie_embeddings: bool = False,
         label_smoothing: float = 0.0,
         copy: bool = False,
+        decoder_cell: str | None = None,
     ):
+        """`decoder_cell` (a fused kernel: lstm, gru, elman, irnn) defaults to the encoder's cell when fused."""
         super().__init__()
         self.encoder = encoder
         self.symbols = symbols
-        self.cell = encoder.cell
+        # The decoder steps one token at a time with its state exposed, which the fused kernels allow; the
+        # encoder may use any cell of the recurrent layer.
+        self.cell = decoder_cell or (encoder.cell if encoder.cell in FUSED_CELLS else "gru")
+        if self.cell not in FUSED_CELLS:
+            raise ValueError(f"decoder cell {self.cell!r} must be one of: {', '.join(FUSED_CELLS)}")
         self.num_layers = num_layers
         self.hidden_size = hidden_size
         self.input_feeding = input_feeding

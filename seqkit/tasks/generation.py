@@ -51,6 +51,9 @@ class Seq2SeqConfig:
     tie_embeddings: bool = True
     label_smoothing: float = 0.1
     copy: bool = False
+    # The decoder's recurrent cell (a fused one: lstm, gru, elman, irnn); null takes rnn.cell when it is fused,
+    # else gru.
+    decoder_cell: str | None = None
     # Search used by evaluation and by default in translate/summarize; 1 is greedy.
     beam: int = 5
     length_penalty: float = 1.0
@@ -199,6 +202,7 @@ def build_head(recipe: Recipe, vocabularies: dict, input_size: int) -> Seq2SeqHe
             tie_embeddings=head.tie_embeddings,
             label_smoothing=head.label_smoothing,
             copy=head.copy,
+            decoder_cell=head.decoder_cell,
         )
     except ValueError as error:
         raise ConfigError(f"head: {error}") from None
