@@ -10,22 +10,14 @@ Shape legend used in comments and docstrings across the package:
 
 from seqkit.version import __version__
 
-__all__ = ["__version__", "Tagger", "Reader", "Classifier"]
+__all__ = ["__version__", "Tagger", "Reader", "Classifier", "Translator", "Summarizer"]
 
 
 def __getattr__(name: str):
     # The predictors pull in torch and the model zoo; import them lazily so that
     # `import seqkit` (and `seqkit --help`) stays fast.
-    if name == "Tagger":
-        from seqkit.api import Tagger
+    if name in ("Tagger", "Reader", "Classifier", "Translator", "Summarizer"):
+        from seqkit import api
 
-        return Tagger
-    if name == "Reader":
-        from seqkit.api import Reader
-
-        return Reader
-    if name == "Classifier":
-        from seqkit.api import Classifier
-
-        return Classifier
+        return getattr(api, name)
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")

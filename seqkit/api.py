@@ -335,3 +335,66 @@ class Classifier:
                     attention=attention[row, :length].detach().tolist() if attention is not None else None,
                 )
         return results
+
+
+class _GenerationModel:
+    """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
+
+    def __init__(self, run_dir: str | Path, task_name: str):
+        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, f"a {task_name!r} model")
+
+    def generate(
+        self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
+    ):
+        from seqkit.tasks.generation import generate
+
+        if isinstance(texts, str):
+            raise InputError("pass a list of texts; wrap a single text in a list")
+        for index, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
+            if not text.strip():
+                raise InputError(f"texts[{index}]: empty text, nothing to generate from")
+        arguments = (list(texts), beam, n_best, with_attention, batch_size)
+        return generate(self.model, self.recipe, self.vocabularies, *arguments)
+
+
+class Translator:
+    """A translation model from a run dir: `Translator.load(run).translate(texts, beam=5)`."""
+
+    def __init__(self, generator: _GenerationModel):
+        self.generator = generator
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Translator:
+        return cls(_GenerationModel(run_dir, "translation"))
+
+    def translate(
+        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+    ):
+        """The best translation of each text (a Generated: text, tokens, score, optional attention)."""
+        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
+
+    def translate_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
+        """Per text, its n_best translations, best first."""
+        return self.generator.generate(texts, beam, n_best, False, batch_size)
+
+
+class Summarizer:
+    """A title-generation model from a run dir: `Summarizer.load(run).summarize(texts)`."""
+
+    def __init__(self, generator: _GenerationModel):
+        self.generator = generator
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Summarizer:
+        return cls(_GenerationModel(run_dir, "title-generation"))
+
+    def summarize(
+        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+    ):
+        """The best title for each text (a Generated: text, tokens, score, optional attention)."""
+        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
+
+    def summarize_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
+        return self.generator.generate(texts, beam, n_best, False, batch_size)

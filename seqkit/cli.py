@@ -197,6 +197,104 @@ def _chunks(items, size: int):
         yield chunk
 
 
+InputFileOption = Annotated[Path | None, typer.Option("--input", "-i", help="Texts, one a line (or stdin).")]
+OutputFileOption = Annotated[Path | None, typer.Option("--output", help="Output file (default stdout).")]
+BeamOption = Annotated[int | None, typer.Option("--beam", help="Beam size; 1 is greedy (default: recipe).")]
+NBestOption = Annotated[int, typer.Option("--n-best", help="Outputs per text, as index, score, text.")]
+BatchOption = Annotated[int, typer.Option("--batch-size", help="Texts decoded together.")]
+AttentionOption = Annotated[
+    Path | None,
+    typer.Option("--attention", help="Draw each text's attention to this PNG (FILE-N.png for the N-th)."),
+]
+
+
+@app.command()
+def translate(
+    run_dir: Annotated[Path, typer.Argument(help="A translation run dir.")],
+    input_file: InputFileOption = None,
+    output_file: OutputFileOption = None,
+    beam: BeamOption = None,
+    n_best: NBestOption = 1,
+    batch_size: BatchOption = 64,
+    attention: AttentionOption = None,
+) -> None:
+    """Translate one text per line, streaming in batches (stdin to stdout unless --input/--output)."""
+    from seqkit.api import Translator
+
+    _stream(Translator.load(run_dir).generator, input_file, output_file, beam, n_best, batch_size, attention)
+
+
+@app.command()
+def summarize(
+    run_dir: Annotated[Path, typer.Argument(help="A title-generation run dir.")],
+    input_file: InputFileOption = None,
+    output_file: OutputFileOption = None,
+    beam: BeamOption = None,
+    n_best: NBestOption = 1,
+    batch_size: BatchOption = 64,
+    attention: AttentionOption = None,
+) -> None:
+    """Write a title for each line of text, streaming in batches (stdin to stdout unless --input/--output)."""
+    from seqkit.api import Summarizer
+
+    _stream(Summarizer.load(run_dir).generator, input_file, output_file, beam, n_best, batch_size, attention)
+
+
+def _stream(generator, input_file, output_file, beam, n_best, batch_size, attention) -> None:
+    """Read lines lazily, decode each full batch at once and flush it, so output follows input as it comes.
+
+    An empty input line gives an empty output line, keeping the output aligned with the input.
+    """
+    from seqkit.errors import InputError
+
+    if batch_size < 1:
+        raise InputError("--batch-size must be at least 1")
+    source = open(input_file, encoding="utf-8") if input_file else sys.stdin
+    target = open(output_file, "w", encoding="utf-8") if output_file else sys.stdout
+    count = line_number = 0
+    try:
+        pending: list[str] = []
+        for line in source:
+            line_number += 1
+            pending.append(line.rstrip("\r\n"))
+            if len(pending) == batch_size:
+                count = _flush(generator, pending, target, beam, n_best, attention, count, batch_size)
+                pending = []
+        if pending:
+            count = _flush(generator, pending, target, beam, n_best, attention, count, batch_size)
+    except UnicodeDecodeError:
+        where = input_file or "stdin"
+        raise InputError(f"{where}:{line_number + 1}: not UTF-8 text") from None
+    finally:
+        if input_file:
+            source.close()
+        if output_file:
+            target.close()
+
+
+def _flush(generator, lines, target, beam, n_best, attention, count, batch_size) -> int:
+    from seqkit.plotting import plot_attention
+
+    real = [index for index, line in enumerate(lines) if line.strip()]
+    found = generator.generate([lines[i] for i in real], beam, n_best, attention is not None, batch_size)
+    outputs: list[list] = [[] for _ in lines]
+    for index, hypotheses in zip(real, found, strict=True):
+        outputs[index] = hypotheses
+    for offset, hypotheses in enumerate(outputs):
+        number = count + offset + 1
+        if n_best == 1:
+            target.write((hypotheses[0].text if hypotheses else "") + "\n")
+        else:
+            for hypothesis in hypotheses:
+                target.write(f"{number - 1}\t{hypothesis.score:.4f}\t{hypothesis.text}\n")
+        if attention is not None and hypotheses:
+            numbered = attention.with_name(f"{attention.stem}-{number}{attention.suffix}")
+            path = attention if number == 1 else numbered
+            plot_attention(hypotheses[0], path)
+    target.flush()
+    return count + len(lines)
+
+
 @app.command()
 def answer(
     run_dir: Annotated[Path, typer.Argument(help="A bAbI run dir.")],

@@ -4,6 +4,10 @@ Span F1 follows the chunk semantics of the CoNLL shared tasks' `conlleval` scrip
 at an `I-x` that follows `O`, or at an `I-x` that follows a tag of another type; it ends where the next tag
 does not continue it. A predicted chunk counts as correct only when its start, end and type all match a gold
 chunk. Precision, recall and F1 are micro-averaged over all chunks of the corpus.
+
+Generated text is scored with sacreBLEU (Post 2018) and chrF (Popovic 2015) on detokenized, cased output, with
+sacreBLEU's signature kept beside the numbers so that they can be compared; and with ROUGE-1/2/L F1 (Lin 2004)
+as computed by Google's rouge-score package (Porter stemming, as in the usual Gigaword evaluation).
 """
 
 from __future__ import annotations
@@ -64,3 +68,38 @@ def sentence_accuracy(
     if gold_labels is not None and predicted_labels is not None:
         right = [r and g == p for r, g, p in zip(right, gold_labels, predicted_labels, strict=True)]
     return 100.0 * sum(right) / len(right) if right else 0.0
+
+
+def translation_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict:
+    """Corpus BLEU and chrF (percent) of detokenized hypotheses against one reference each, and signatures."""
+    import sacrebleu
+
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    bleu = sacrebleu.metrics.BLEU()
+    chrf = sacrebleu.metrics.CHRF()
+    bleu_score = bleu.corpus_score(list(hypotheses), [list(references)])
+    chrf_score = chrf.corpus_score(list(hypotheses), [list(references)])
+    return {
+        "bleu": bleu_score.score,
+        "chrf": chrf_score.score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf_signature": str(chrf.get_signature()),
+    }
+
+
+def rouge_scores(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
+    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F1 (percent) over the pairs."""
+    from rouge_score import rouge_scorer
+
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
+    kinds = ("rouge1", "rouge2", "rougeL")
+    scorer = rouge_scorer.RougeScorer(list(kinds), use_stemmer=True)
+    totals = dict.fromkeys(kinds, 0.0)
+    for hypothesis, reference in zip(hypotheses, references, strict=True):
+        scores = scorer.score(reference, hypothesis)
+        for kind in kinds:
+            totals[kind] += scores[kind].fmeasure
+    count = max(1, len(hypotheses))
+    return {kind: 100.0 * total / count for kind, total in totals.items()}

@@ -33,7 +33,9 @@ def write_run_start(run_dir: Path, recipe: Recipe, vocabularies: dict[str, Vocab
     run_dir = Path(run_dir)
     atomic_write_text(run_dir / CONFIG, yaml.safe_dump(to_dict(recipe), sort_keys=False))
     for name, vocabulary in vocabularies.items():
-        vocabulary.save(run_dir / VOCABULARY_FOLDER / f"{name}.json")
+        # Lexicons are JSON; other kinds (a sentencepiece model) name their own file suffix.
+        suffix = getattr(vocabulary, "file_suffix", ".json")
+        vocabulary.save(run_dir / VOCABULARY_FOLDER / f"{name}{suffix}")
     atomic_write_json(
         run_dir / RUN_INFO,
         {
@@ -60,12 +62,17 @@ def read_recipe(run_dir: Path) -> Recipe:
         raise RunDirError(f"{path}: {error}") from None
 
 
-def read_vocabularies(run_dir: Path) -> dict[str, Vocab]:
+def read_vocabularies(run_dir: Path) -> dict:
+    """Lexicons (`*.json`) and sentencepiece models (`*.model`) of a run dir, by name."""
+    from seqkit.text.subwords import SubwordModel
+
     folder = Path(run_dir) / VOCABULARY_FOLDER
     files = sorted(folder.glob("*.json"))
     if not files:
         raise RunDirError(f"{folder}: no vocabulary files")
-    return {path.stem: Vocab.load(path) for path in files}
+    vocabularies = {path.stem: Vocab.load(path) for path in files}
+    vocabularies.update({path.stem: SubwordModel.load(path) for path in sorted(folder.glob("*.model"))})
+    return vocabularies
 
 
 def load_run(run_dir: Path):

@@ -10,6 +10,7 @@ Problems are DataFormatErrors naming the file and line.
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,16 @@ class TaggedSentence:
 
 
 def read_lines(path: Path) -> list[str]:
-    """All lines of a UTF-8 file without their line ends; non-UTF-8 bytes name the line they sit on."""
+    """All lines of a UTF-8 file (gzipped when named *.gz) without line ends; bad bytes name their line."""
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, None, "file is missing")
     raw = path.read_bytes()
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as error:
+            raise DataFormatError(path, None, f"not a valid gzip file ({error})") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -52,9 +58,9 @@ def read_atis_split(folder: Path) -> list[TaggedSentence]:
     word_lines = read_lines(words_path)
     tag_lines = read_lines(tags_path)
     label_lines = read_lines(label_path) if label_path.exists() else None
-    _check_same_length(words_path, word_lines, tags_path, tag_lines)
+    check_same_length(words_path, word_lines, tags_path, tag_lines)
     if label_lines is not None:
-        _check_same_length(words_path, word_lines, label_path, label_lines)
+        check_same_length(words_path, word_lines, label_path, label_lines)
     sentences = []
     for number, (word_line, tag_line) in enumerate(zip(word_lines, tag_lines, strict=True), start=1):
         tokens = word_line.split()
@@ -124,7 +130,7 @@ def iob1_to_bio(tags: list[str]) -> list[str]:
     return converted
 
 
-def _check_same_length(first_path: Path, first: list[str], second_path: Path, second: list[str]) -> None:
+def check_same_length(first_path: Path, first: list[str], second_path: Path, second: list[str]) -> None:
     if len(first) != len(second):
         shorter = min(len(first), len(second)) + 1
         raise DataFormatError(

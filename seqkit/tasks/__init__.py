@@ -11,11 +11,15 @@ from seqkit.registry import lookup
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.sentiment import SentimentTask
 from seqkit.tasks.slot_filling import SlotFillingTask
+from seqkit.tasks.title_generation import TitleGenerationTask
+from seqkit.tasks.translation import TranslationTask
 
 TASKS = {
     "slot-filling": SlotFillingTask(),
     "babi": BabiTask(),
     "sentiment": SentimentTask(),
+    "translation": TranslationTask(),
+    "title-generation": TitleGenerationTask(),
 }
 
 

@@ -1,0 +1,260 @@
+"""The attention encoder-decoder (Bahdanau, Cho and Bengio 2015; Luong, Pham and Manning 2015).
+
+A bidirectional recurrent layer (any cell of seqkit.layers.rnn) reads the source. A bridge maps its final
+state to the decoder's initial state. The decoder, a recurrent layer over target embeddings, produces one
+output per target position; attention over the encoder states gives a context, and the "attentional" vector
+tanh(W [output; context]) scores the target vocabulary. With input feeding (Luong et al.), the previous
+attentional vector joins the next input, which forces a step-by-step loop; without it, teacher-forced training
+runs the fused decoder over the whole target at once. Either way, every target position's output projection,
+attention and loss are computed in one batched operation. Options: tied target embeddings and output layer
+(Press and Wolf 2017), label smoothing (Szegedy et al. 2016), copy attention (layers/copy.py).
+
+Search (greedy, beam) lives in seqkit/decoding.py and uses `encode` and `decode_step`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import torch
+from torch import nn
+
+from seqkit.heads import HeadOutput
+from seqkit.layers.attention import Attention
+from seqkit.layers.copy import CopySwitch
+from seqkit.layers.rnn import FUSED_CELLS, RecurrentLayer
+
+
+@dataclass(frozen=True)
+class TargetSymbols:
+    """The target vocabulary's size and special ids."""
+
+    size: int
+    pad: int
+    unknown: int
+    begin: int
+    end: int
+
+
+@dataclass
+class DecoderState:
+    """What a decoding step needs; every tensor has the batch on dim 0 except `hidden` (layers, B, H)."""
+
+    memory: torch.Tensor  # (B, T, D_memory)
+    keys: torch.Tensor  # (B, T, D_key)
+    mask: torch.Tensor  # (B, T)
+    hidden: torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # (L, B, H), or (h, c) for an LSTM
+    feed: torch.Tensor | None  # (B, D_out) previous attentional vector, with input feeding
+    source_copy_ids: torch.Tensor | None  # (B, T) extended-vocabulary ids, with copy attention
+    extra_size: int = 0
+
+    def select(self, rows: torch.Tensor) -> DecoderState:
+        """The state of the batch rows `rows` (reorders beams and drops finished sentences)."""
+        picked = {}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "hidden":
+                value = tuple(h[:, rows] for h in value) if isinstance(value, tuple) else value[:, rows]
+            elif isinstance(value, torch.Tensor):
+                value = value[rows]
+            picked[item.name] = value
+        return DecoderState(**picked)
+
+
+class Seq2SeqHead(nn.Module):
+    def __init__(
+        self,
+        encoder: RecurrentLayer,
+        symbols: TargetSymbols,
+        embedding_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        attention: str = "general",
+        input_feeding: bool = False,
+        bridge: bool = True,
+        dropout: float = 0.0,
+        tie_embeddings: bool = False,
+        label_smoothing: float = 0.0,
+        copy: bool = False,
+        decoder_cell: str | None = None,
+    ):
+        """`decoder_cell` (a fused kernel: lstm, gru, elman, irnn) defaults to the encoder's cell when fused."""
+        super().__init__()
+        self.encoder = encoder
+        self.symbols = symbols
+        # The decoder steps one token at a time with its state exposed, which the fused kernels allow; the
+        # encoder may use any cell of the recurrent layer.
+        self.cell = decoder_cell or (encoder.cell if encoder.cell in FUSED_CELLS else "gru")
+        if self.cell not in FUSED_CELLS:
+            raise ValueError(f"decoder cell {self.cell!r} must be one of: {', '.join(FUSED_CELLS)}")
+        self.num_layers = num_layers
+        self.hidden_size = hidden_size
+        self.input_feeding = input_feeding
+        self.label_smoothing = label_smoothing
+        # Tying shares the (V, E) matrix between input embedding and output layer, so the output is E wide.
+        self.output_size = embedding_size if tie_embeddings else hidden_size
+        self.embedding = nn.Embedding(symbols.size, embedding_size, padding_idx=symbols.pad)
+        module, nonlinearity = FUSED_CELLS[self.cell]
+        extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
+        decoder_input = embedding_size + (self.output_size if input_feeding else 0)
+        self.decoder = module(
+            decoder_input,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,
+            **extra,
+        )
+        memory_size = encoder.output_dim
+        self.bridge = nn.Linear(memory_size, num_layers * hidden_size) if bridge else None
+        self.cell_bridge = (
+            nn.Linear(memory_size, num_layers * hidden_size) if bridge and self.cell == "lstm" else None
+        )
+        self.attention = Attention(attention, hidden_size, memory_size, hidden_size)
+        self.combine = nn.Linear(hidden_size + memory_size, self.output_size, bias=False)
+        # Tied: the output layer reads the embedding matrix itself (not a second parameter sharing its
+        # storage, which safetensors refuses to save).
+        self.output = None if tie_embeddings else nn.Linear(self.output_size, symbols.size)
+        self.output_bias = nn.Parameter(torch.zeros(symbols.size)) if tie_embeddings else None
+        self.copy = CopySwitch(memory_size, self.output_size, embedding_size) if copy else None
+        self.dropout = nn.Dropout(dropout)
+
+    # ---- encoding -------------------------------------------------------------------------------------
+    def encode(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> DecoderState:
+        """encoded (B, T, D_in) source vectors from the input layer -> the decoder's initial state."""
+        lengths = batch["lengths"]
+        mask = torch.arange(encoded.size(1), device=encoded.device).unsqueeze(0) < lengths.unsqueeze(
+            1
+        )  # (B, T)
+        memory, final = self.encoder(encoded, lengths)  # (B, T, D_memory), (B, D_memory)
+        memory = self.dropout(memory)
+        batch_size = encoded.size(0)
+        if self.bridge is not None:
+            hidden = self._layers(torch.tanh(self.bridge(final)))
+        else:
+            hidden = final.new_zeros(self.num_layers, batch_size, self.hidden_size)
+        if self.cell == "lstm":
+            cell = (
+                self._layers(torch.tanh(self.cell_bridge(final)))
+                if self.cell_bridge is not None
+                else hidden * 0
+            )
+            hidden = (hidden, cell)
+        feed = memory.new_zeros(batch_size, self.output_size) if self.input_feeding else None
+        copy_ids, extra = None, 0
+        if self.copy is not None:
+            copy_ids = batch["source_copy"]
+            extra = int(batch["oov_count"].max()) if batch["oov_count"].numel() else 0
+        return DecoderState(memory, self.attention.keys(memory), mask, hidden, feed, copy_ids, extra)
+
+    def _layers(self, flat: torch.Tensor) -> torch.Tensor:
+        """(B, L * H) -> (L, B, H)."""
+        return flat.view(flat.size(0), self.num_layers, self.hidden_size).transpose(0, 1).contiguous()
+
+    # ---- decoding -------------------------------------------------------------------------------------
+    def _run(self, state: DecoderState, previous: torch.Tensor) -> tuple[torch.Tensor, DecoderState, dict]:
+        """previous (B, U) target ids (extended ids fall back to <unk>) -> log-probs or logits (B, U, V')."""
+        inputs = previous.masked_fill(previous >= self.symbols.size, self.symbols.unknown)
+        embedded = self.dropout(self.embedding(inputs))  # (B, U, E)
+        if self.input_feeding:
+            attentional, contexts, weights, outputs = [], [], [], []
+            hidden, feed = state.hidden, state.feed
+            for position in range(embedded.size(1)):
+                step_input = torch.cat([embedded[:, position], feed], dim=-1).unsqueeze(
+                    1
+                )  # (B, 1, E + D_out)
+                output, hidden = self.decoder(step_input, hidden)  # (B, 1, H)
+                context, weight = self.attention(output, state.keys, state.memory, state.mask)
+                feed = torch.tanh(self.combine(torch.cat([output, context], dim=-1))).squeeze(1)  # (B, D_out)
+                attentional.append(feed)
+                contexts.append(context)
+                weights.append(weight)
+                outputs.append(output)
+            attentional_all = torch.stack(attentional, dim=1)  # (B, U, D_out)
+            context_all, weight_all = torch.cat(contexts, dim=1), torch.cat(weights, dim=1)
+        else:
+            output_all, hidden = self.decoder(embedded, state.hidden)  # (B, U, H)
+            context_all, weight_all = self.attention(output_all, state.keys, state.memory, state.mask)
+            attentional_all = torch.tanh(self.combine(torch.cat([output_all, context_all], dim=-1)))
+            feed = None
+        # One projection for every target position of the batch.
+        logits = self._project(self.dropout(attentional_all))  # (B, U, V)
+        new_state = DecoderState(
+            state.memory, state.keys, state.mask, hidden, feed, state.source_copy_ids, state.extra_size
+        )
+        scores = logits
+        if self.copy is not None:
+            scores = self.copy(
+                logits,
+                weight_all,
+                context_all,
+                attentional_all,
+                embedded,
+                state.source_copy_ids,
+                state.extra_size,
+            )  # log-probabilities (B, U, V + extra)
+        return scores, new_state, {"attention": weight_all}
+
+    def _project(self, attentional: torch.Tensor) -> torch.Tensor:
+        if self.output is not None:
+            return self.output(attentional)
+        return nn.functional.linear(attentional, self.embedding.weight, self.output_bias)
+
+    def decode_step(
+        self, state: DecoderState, previous: torch.Tensor
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
+        """previous (B,) ids -> log-probabilities (B, V'), the next state, attention weights (B, T)."""
+        scores, new_state, extras = self._run(state, previous.unsqueeze(1))
+        scores = scores.squeeze(1)
+        if self.copy is None:
+            scores = torch.log_softmax(scores, dim=-1)
+        return scores, new_state, extras["attention"].squeeze(1)
+
+    # ---- training -------------------------------------------------------------------------------------
+    def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
+        """encoded (B, T, D_in); teacher forcing reads batch["targets_in"], ["targets_out"]: (B, U)."""
+        state = self.encode(encoded, batch)
+        if "targets_in" not in batch:
+            return HeadOutput(None, state.memory, {"mask": state.mask})
+        scores, _, extras = self._run(state, batch["targets_in"])  # (B, U, V')
+        gold = batch["targets_out"]  # (B, U), -100 on padding
+        loss = self._loss(scores, gold)
+        return HeadOutput(loss, scores, extras)
+
+    def _loss(self, scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        """Mean over real target tokens of the (label-smoothed) negative log-likelihood."""
+        flat_scores = scores.reshape(-1, scores.size(-1))  # (B * U, V')
+        flat_gold = gold.reshape(-1)
+        if self.copy is None:
+            return nn.functional.cross_entropy(
+                flat_scores, flat_gold, ignore_index=-100, label_smoothing=self.label_smoothing
+            )
+        real = flat_gold != -100
+        log_probabilities = flat_scores[real]  # (N, V + extra)
+        gold_real = flat_gold[real]
+        negative_log_likelihood = -log_probabilities.gather(1, gold_real.unsqueeze(1)).squeeze(1)
+        # Smoothing spreads mass over the fixed vocabulary, as cross_entropy's label_smoothing does.
+        smooth = -log_probabilities[:, : self.symbols.size].mean(dim=1)
+        epsilon = self.label_smoothing
+        return ((1.0 - epsilon) * negative_log_likelihood + epsilon * smooth).mean()
+
+
+class Searchable:
+    """Adapts a SeqModel (input layer + Seq2SeqHead) to the interface of seqkit.decoding."""
+
+    def __init__(self, model: nn.Module):
+        self.model = model
+        self.head: Seq2SeqHead = model.head
+        self.begin_id = self.head.symbols.begin
+        self.end_id = self.head.symbols.end
+
+    def encode(self, batch: dict[str, torch.Tensor]) -> DecoderState:
+        return self.head.encode(self.model.encoder(batch), batch)
+
+    def _project(self, attentional: torch.Tensor) -> torch.Tensor:
+        if self.output is not None:
+            return self.output(attentional)
+        return nn.functional.linear(attentional, self.embedding.weight, self.output_bias)
+
+    def decode_step(self, state: DecoderState, previous: torch.Tensor):
+        return self.head.decode_step(state, previous)

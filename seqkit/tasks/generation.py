@@ -1,0 +1,261 @@
+"""What the text-generation tasks (translation, title generation) share: subword or word segmentation,
+vocabularies, featurized teacher-forcing batches, the seq2seq head, and generation from raw texts.
+
+Both tasks compose these pieces; each keeps only its own data layout and metric. Text becomes tokens once, in
+the data pipeline: with `data.subwords.vocab_size` set, sentencepiece models are trained on the training pairs
+(one joint model, or one per side) and stored in the run dir; with it null, text splits on whitespace (for
+pre-tokenized corpora like Gigaword, where copy attention can then point at whole source words).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from seqkit.config import Recipe
+from seqkit.data.batching import bucketed_order, collate
+from seqkit.data.parallel import TextPair
+from seqkit.decoding import Hypothesis, beam_search, greedy_search
+from seqkit.errors import ConfigError
+from seqkit.heads.seq2seq import Searchable, Seq2SeqHead, TargetSymbols
+from seqkit.layers.attention import ATTENTION_KINDS
+from seqkit.text.subwords import SubwordModel
+from seqkit.text.vocab import PAD, UNK, Vocab
+
+BEGIN = "<s>"
+END = "</s>"
+
+
+@dataclass(frozen=True)
+class SubwordConfig:
+    # Pieces per sentencepiece model; null splits on whitespace instead.
+    vocab_size: int | None = 8000
+    # One model trained on both sides (shared pieces), or one per side.
+    joint: bool = True
+    model_type: str = "unigram"
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig:
+    """The decoder, its training options, and how outputs are searched."""
+
+    embedding_size: int = 256
+    hidden_size: int = 512
+    num_layers: int = 1
+    # additive (Bahdanau), dot or general (Luong).
+    attention: str = "general"
+    input_feeding: bool = False
+    bridge: bool = True
+    dropout: float = 0.3
+    tie_embeddings: bool = True
+    label_smoothing: float = 0.1
+    copy: bool = False
+    # The decoder's recurrent cell (a fused one: lstm, gru, elman, irnn); null takes rnn.cell when it is fused,
+    # else gru.
+    decoder_cell: str | None = None
+    # Search used by evaluation and by default in translate/summarize; 1 is greedy.
+    beam: int = 5
+    length_penalty: float = 1.0
+    max_length_ratio: float = 2.0
+
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` catches them, not only building the model.
+        if self.attention not in ATTENTION_KINDS:
+            choices = ", ".join(ATTENTION_KINDS)
+            raise ConfigError(f"head.attention: unknown kind {self.attention!r} (choose from: {choices})")
+        if self.beam < 1 or self.max_length_ratio <= 0:
+            raise ConfigError("head.beam must be at least 1 and head.max_length_ratio above 0")
+
+
+@dataclass
+class Generated:
+    """One output text with its tokens, score and (on request) attention (U + 1, T) over the source tokens."""
+
+    text: str
+    tokens: list[str]
+    source_tokens: list[str]
+    score: float
+    attention: torch.Tensor | None = None
+
+
+# ---- text to tokens and back ----------------------------------------------------------------------------
+def segmenters(vocabularies: dict) -> tuple[SubwordModel | None, SubwordModel | None]:
+    joint = vocabularies.get("subwords")
+    return vocabularies.get("source_subwords", joint), vocabularies.get("target_subwords", joint)
+
+
+def tokenize(text: str, model: SubwordModel | None) -> list[str]:
+    return model.pieces(text) if model is not None else text.split()
+
+
+def detokenize(tokens: list[str], model: SubwordModel | None) -> str:
+    return model.detokenize(tokens) if model is not None else " ".join(tokens)
+
+
+def build_vocabularies(recipe: Recipe, train: list[TextPair]) -> dict:
+    """Subword models (when configured), the source lexicon `words` and the target lexicon `targets`."""
+    subwords: SubwordConfig = recipe.data.subwords
+    vocabularies: dict = {}
+    if subwords.vocab_size is not None:
+        sources, targets = [p.source for p in train], [p.target for p in train]
+        if subwords.joint:
+            vocabularies["subwords"] = SubwordModel.train(
+                sources + targets, subwords.vocab_size, subwords.model_type
+            )
+        else:
+            vocabularies["source_subwords"] = SubwordModel.train(
+                sources, subwords.vocab_size, subwords.model_type
+            )
+            vocabularies["target_subwords"] = SubwordModel.train(
+                targets, subwords.vocab_size, subwords.model_type
+            )
+    source_model, target_model = segmenters(vocabularies)
+    encoder = recipe.encoder
+    vocabularies["words"] = Vocab.build(
+        (tokenize(p.source, source_model) for p in train), encoder.min_freq, encoder.max_vocab_size
+    )
+    vocabularies["targets"] = Vocab.build(
+        (tokenize(p.target, target_model) for p in train),
+        encoder.min_freq,
+        encoder.max_vocab_size,
+        specials=(PAD, UNK, BEGIN, END),
+    )
+    return vocabularies
+
+
+def target_symbols(vocabularies: dict) -> TargetSymbols:
+    targets: Vocab = vocabularies["targets"]
+    return TargetSymbols(len(targets), targets.pad_id, targets.unknown_id, targets.id(BEGIN), targets.id(END))
+
+
+def featurize(
+    vocabularies: dict, source_tokens: list[str], target_tokens: list[str] | None, copy: bool
+) -> tuple[dict, list[str]]:
+    """One example's ids, and (with copy) its source words missing from the target lexicon, in id order."""
+    targets: Vocab = vocabularies["targets"]
+    features: dict = {"words": vocabularies["words"].ids(source_tokens)}
+    out_of_vocabulary: list[str] = []
+    if copy:
+        copy_ids = []
+        for token in source_tokens:
+            if token in targets and token != UNK:
+                copy_ids.append(targets.id(token))
+                continue
+            if token not in out_of_vocabulary:
+                out_of_vocabulary.append(token)
+            copy_ids.append(len(targets) + out_of_vocabulary.index(token))
+        features["source_copy"] = copy_ids
+        features["oov_count"] = len(out_of_vocabulary)
+    if target_tokens is not None:
+        ids = []
+        for token in target_tokens:
+            if copy and token not in targets and token in out_of_vocabulary:
+                ids.append(len(targets) + out_of_vocabulary.index(token))
+            else:
+                ids.append(targets.id(token))
+        features["targets_in"] = [targets.id(BEGIN), *ids]
+        features["targets_out"] = [*ids, targets.id(END)]
+    return features, out_of_vocabulary
+
+
+def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair]):
+    """A function epoch -> batches; pairs longer than `data.max_length` tokens on either side are left out."""
+    max_length = recipe.data.max_length
+    source_model, target_model = segmenters(vocabularies)
+    featurized, lengths = [], []
+    for pair in train:
+        source_tokens, target_tokens = (
+            tokenize(pair.source, source_model),
+            tokenize(pair.target, target_model),
+        )
+        if len(source_tokens) > max_length or len(target_tokens) > max_length:
+            continue
+        featurized.append(featurize(vocabularies, source_tokens, target_tokens, recipe.head.copy)[0])
+        lengths.append(len(source_tokens))
+    if not featurized:
+        raise ConfigError(f"data.max_length: no training pair is {max_length} tokens or shorter")
+
+    def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
+        generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+        order = bucketed_order(lengths, recipe.train.batch_size, generator)
+        return [collate([featurized[i] for i in indices], {"targets_out": -100}) for indices in order]
+
+    return batches_for_epoch
+
+
+def build_head(recipe: Recipe, vocabularies: dict, input_size: int) -> Seq2SeqHead:
+    from seqkit.model import build_recurrent_layer
+
+    head: Seq2SeqConfig = recipe.head
+    try:
+        return Seq2SeqHead(
+            build_recurrent_layer(recipe.rnn, input_size),
+            target_symbols(vocabularies),
+            embedding_size=head.embedding_size,
+            hidden_size=head.hidden_size,
+            num_layers=head.num_layers,
+            attention=head.attention,
+            input_feeding=head.input_feeding,
+            bridge=head.bridge,
+            dropout=head.dropout,
+            tie_embeddings=head.tie_embeddings,
+            label_smoothing=head.label_smoothing,
+            copy=head.copy,
+            decoder_cell=head.decoder_cell,
+        )
+    except ValueError as error:
+        raise ConfigError(f"head: {error}") from None
+
+
+# ---- generation -----------------------------------------------------------------------------------------
+@torch.inference_mode()
+def generate(
+    model,
+    recipe: Recipe,
+    vocabularies: dict,
+    texts: list[str],
+    beam: int | None = None,
+    n_best: int = 1,
+    with_attention: bool = False,
+    batch_size: int = 64,
+) -> list[list[Generated]]:
+    """Per text, its n_best outputs (best first). Texts are batched by length; the order is kept."""
+    head: Seq2SeqConfig = recipe.head
+    beam = head.beam if beam is None else beam
+    if beam < 1 or n_best < 1 or n_best > beam:
+        raise ConfigError(
+            f"beam must be >= 1 and n_best between 1 and the beam, got beam {beam}, n_best {n_best}"
+        )
+    model.eval()
+    source_model, target_model = segmenters(vocabularies)
+    targets: Vocab = vocabularies["targets"]
+    source_tokens = [tokenize(text, source_model) for text in texts]
+    prepared = [featurize(vocabularies, tokens, None, head.copy) for tokens in source_tokens]
+    searchable = Searchable(model)
+    results: list[list[Generated] | None] = [None] * len(texts)
+    for indices in bucketed_order([len(tokens) for tokens in source_tokens], batch_size):
+        batch = collate([prepared[i][0] for i in indices])
+        if beam == 1:
+            found = [[h] for h in greedy_search(searchable, batch, head.max_length_ratio, with_attention)]
+        else:
+            found = beam_search(
+                searchable, batch, beam, head.max_length_ratio, head.length_penalty, n_best, with_attention
+            )
+        for row, index in enumerate(indices):
+            out_of_vocabulary = prepared[index][1]
+            results[index] = [
+                _as_generated(hypothesis, source_tokens[index], out_of_vocabulary, targets, target_model)
+                for hypothesis in found[row]
+            ]
+    return results
+
+
+def _as_generated(
+    hypothesis: Hypothesis, source_tokens: list[str], out_of_vocabulary: list[str], targets: Vocab, model
+) -> Generated:
+    tokens = [
+        targets.token(i) if i < len(targets) else out_of_vocabulary[i - len(targets)]
+        for i in hypothesis.tokens
+    ]
+    return Generated(detokenize(tokens, model), tokens, source_tokens, hypothesis.score, hypothesis.attention)
