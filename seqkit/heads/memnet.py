@@ -8,8 +8,9 @@ The story's sentences are written into memory twice, as input vectors m_i (matri
 and the answer is softmax(W u) after the last hop. A sentence vector is the sum of its word vectors, either
 plainly (bag of words) or weighted by the position encoding l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (dJ)
 (word j of J, dimension k of d; the authors' code, centred on 1), so that word order counts. Temporal
-encoding adds a learned vector per memory age T_A(i), T_C(i), where i = 0 is the most recent sentence. Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K;
-layer-wise tying shares one A and one C across hops. Linear start trains first with the hop softmaxes
+encoding adds a learned vector per memory age T_A(i), T_C(i), where i = 0 is the most recent sentence.
+Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K; layer-wise tying shares one A and one C across
+hops. Linear start trains first with the hop softmaxes
 removed (`linear_attention`), which the task switches off once validation loss stops falling.
 """
 
