@@ -6,12 +6,14 @@ import random
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import InputError
 from seqkit.repeats import train_repeats
+from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.babi_tables import hop_table
 
 SHARED = Path(os.environ.get("SEQKIT_DATA_DIR", "/nonexistent")) / "babi"
@@ -96,8 +98,8 @@ def test_cli_train_options_and_evaluate_table(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs SEQKIT_DATA_DIR with babi/")
 def test_task1_is_solved_on_real_data_and_the_hop_table_points_at_the_support(tmp_path):
-    overrides = ["data.task=1", "head.embedding_size=20", "head.linear_start=false", "train.epochs=12",
-                 "train.learning_rate=0.02"]
+    overrides = ["data.task=1", "head.embedding_size=20", "head.linear_start=false", "train.epochs=16",
+                 "train.learning_rate=0.01"]
     run_dir = api.train("babi", "babi_1k", out=tmp_path / "task1", overrides=overrides, show_progress=False)
     scores = api.evaluate(run_dir, "test")
     assert scores["errors"]["1"] <= 1.0, scores  # >= 99% of the 1,000 test questions right
@@ -123,3 +125,29 @@ def test_recipes_load_and_build(name):
     assert recipe.data.size == name.split("_")[1] and recipe.data.task == "all"
     model = build_model(recipe, {"words": Vocab.build([["mary", "went", "kitchen"]])})
     assert model.hops == 3 and model.embedding_size == recipe.head.embedding_size
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs SEQKIT_DATA_DIR with babi/")
+def test_yes_no_task_leaves_chance_on_real_data():
+    # Task 6 ("Is Daniel in the office?") needs a question word x story word product; with the paper's printed,
+    # half-scale position encoding it stayed at chance (loss ln 2, ~50% error) however long it trained.
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    recipe = api.load_recipe("babi", "babi_1k", ["data.task=6", "head.embedding_size=20",
+                                                 "head.linear_start=false"])  # fmt: skip
+    task = BabiTask()
+    splits = task.load_splits(recipe, None, ("train", "valid"))
+    vocabularies = task.build_vocabularies(recipe, splits["train"])
+    model = task.build_model(recipe, vocabularies)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    batches = task.training_batches(recipe, vocabularies, splits["train"])
+    for epoch in range(14):
+        model.train()
+        for batch in batches(epoch):
+            optimizer.zero_grad()
+            model(batch).loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.train.clip_norm)
+            optimizer.step()
+    scores = task.evaluate(model.eval(), recipe, vocabularies, splits["valid"])
+    assert scores["errors"]["6"] <= 40.0, scores

@@ -18,13 +18,13 @@ def example(sentence_lengths: list[int], answer: int = 5) -> dict:
     return {"story": story, "question": torch.tensor([2, 3]), "answer": answer}
 
 
-def test_position_encoding_matches_the_papers_formula_on_a_hand_worked_case():
-    # J = 3 words, d = 2 dimensions, l_kj = (1 - j/J) - (k/d)(1 - 2j/J):
-    #   j=1: k=1 -> 2/3 - 1/2 * 1/3 = 1/2,  k=2 -> 2/3 - 1/3 = 1/3
-    #   j=2: k=1 -> 1/3 + 1/2 * 1/3 = 1/2,  k=2 -> 1/3 + 1/3 = 2/3
-    #   j=3: k=1 -> 0 + 1/2 = 1/2,           k=2 -> 0 + 1 = 1
+def test_position_encoding_matches_the_reference_formula_on_a_hand_worked_case():
+    # J = 3 words, d = 2 dimensions, l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J), centred on 1:
+    #   j=1: k=1 -> 1 + 4 (-1/2)(-1) / 6 = 4/3,  k=2 -> 1 + 4 (1/2)(-1) / 6 = 2/3
+    #   j=2: both 1 (the middle word)
+    #   j=3: k=1 -> 2/3,                         k=2 -> 4/3
     # and a fourth, padded position gets 0.
-    expected = torch.tensor([[1 / 2, 1 / 3], [1 / 2, 2 / 3], [1 / 2, 1.0], [0.0, 0.0]])
+    expected = torch.tensor([[4 / 3, 2 / 3], [1.0, 1.0], [2 / 3, 4 / 3], [0.0, 0.0]])
     weights = position_encoding(torch.tensor([3]), width=4, dimension=2)
     assert torch.allclose(weights[0], expected)
 
@@ -33,7 +33,7 @@ def test_position_encoded_sentence_is_the_weighted_sum_of_its_word_vectors():
     network = MemoryNetwork(vocab_size=6, embedding_size=2, hops=1, temporal=False)
     words = torch.tensor([[2, 3, 4, 0]])  # (1, L): three words and padding
     vectors = network.embeddings[0].weight[torch.tensor([2, 3, 4])]  # (3, 2)
-    weights = torch.tensor([[1 / 2, 1 / 3], [1 / 2, 2 / 3], [1 / 2, 1.0]])
+    weights = torch.tensor([[4 / 3, 2 / 3], [1.0, 1.0], [2 / 3, 4 / 3]])
     assert torch.allclose(network._sentences(0, words)[0], (weights * vectors).sum(dim=0), atol=1e-6)
 
 

@@ -6,10 +6,11 @@ The story's sentences are written into memory twice, as input vectors m_i (matri
     p = softmax(u . m_i)        o = sum_i p_i c_i        u <- u + o   (layer-wise tying: u <- H u + o)
 
 and the answer is softmax(W u) after the last hop. A sentence vector is the sum of its word vectors, either
-plainly (bag of words) or weighted by the position encoding l_kj = (1 - j/J) - (k/d)(1 - 2j/J) (word j of J,
-dimension k of d), so that word order counts. Temporal encoding adds a learned vector per memory age T_A(i),
-T_C(i), where i = 0 is the most recent sentence. Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K;
-layer-wise tying shares one A and one C across hops. Linear start trains first with the hop softmaxes
+plainly (bag of words) or weighted by the position encoding l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (dJ)
+(word j of J, dimension k of d; the authors' code, centred on 1), so that word order counts. Temporal
+encoding adds a learned vector per memory age T_A(i), T_C(i), where i = 0 is the most recent sentence.
+Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K; layer-wise tying shares one A and one C across
+hops. Linear start trains first with the hop softmaxes
 removed (`linear_attention`), which the task switches off once validation loss stops falling.
 """
 
@@ -26,16 +27,21 @@ SENTENCE_ENCODINGS = ("bag_of_words", "position")
 
 
 def position_encoding(lengths: torch.Tensor, width: int, dimension: int) -> torch.Tensor:
-    """The paper's weights l_kj for sentences of `lengths` words: (...) -> (..., width, dimension).
+    """Position-encoding weights l_kj for sentences of `lengths` words: (...) -> (..., width, dimension).
 
-    Word j (1-based) of a J-word sentence gets l_kj = (1 - j/J) - (k/d)(1 - 2j/J) at dimension k (1-based);
-    positions past the sentence's end get 0, so padding never contributes.
+    Word j (1-based) of a J-word sentence gets l_kj = 1 + 4 (k - (d+1)/2)(j - (J+1)/2) / (d J) at dimension
+    k (1-based); positions past the sentence's end get 0, so padding never contributes. This is the authors'
+    released code (MemN2N-babi-matlab), not the paper's printed (1 - j/J) - (k/d)(1 - 2j/J): both weigh word
+    order the same way, but the printed one is centred on 1/2, which halves every sentence vector. With the
+    paper's init (std 0.1) that left the yes/no task (6) at chance: its answer needs the product of a
+    question word and a story word (same place?), a signal too weak at half scale to leave the symmetric start.
     """
     j = torch.arange(1, width + 1, dtype=torch.float32, device=lengths.device)  # (L,)
     k = torch.arange(1, dimension + 1, dtype=torch.float32, device=lengths.device)  # (d,)
     sentence_length = lengths.clamp(min=1).to(torch.float32)[..., None, None]  # (..., 1, 1)
-    ratio = j[:, None] / sentence_length  # (..., L, 1)
-    weights = (1 - ratio) - (k / dimension) * (1 - 2 * ratio)  # (..., L, d)
+    centred_word = j[:, None] - (sentence_length + 1) / 2  # (..., L, 1)
+    centred_dimension = k - (dimension + 1) / 2  # (d,)
+    weights = 1 + 4 * centred_word * centred_dimension / (dimension * sentence_length)  # (..., L, d)
     inside = j[:, None] <= lengths[..., None, None]  # (..., L, 1)
     return weights * inside
 
