@@ -62,6 +62,55 @@ def test_conll_reader_either_reads_or_names_the_problem(content):
             assert all(not tag.startswith("I-") or i > 0 for s in sentences for i, tag in enumerate(s.tags))
 
 
+BABI_PIECES = st.sampled_from(["1 ", "2 ", "x ", "Mary went to the office.", "Where is Mary?", "\t", "office",
+                                "\t1", "\t1 2", "\t0", "n,s", "?", " ", "ö", "\r"])
+BABI_FILE = st.lists(st.lists(BABI_PIECES, max_size=5).map("".join), max_size=8).map(
+    lambda lines: "\n".join(lines).encode("utf-8")
+) | st.binary(max_size=60)
+
+
+@SETTINGS
+@given(content=BABI_FILE)
+def test_babi_reader_either_reads_or_names_the_problem(content):
+    from seqkit.data.babi import read_babi_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "qa1_single-supporting-fact_train.txt"
+        path.write_bytes(content)
+        try:
+            stories = read_babi_file(path, 1)
+        except DataFormatError as error:
+            assert str(error).startswith(str(path)) and "\n" not in str(error)
+        else:
+            assert all(question.answer for story in stories for question in story)
+
+
+TABLE_PIECES = st.sampled_from(["text", "label", "\t", ",", '"', "good film", "pos", "neg", "", " ", "é", "\r"])
+TABLE_FILE = st.lists(st.lists(TABLE_PIECES, max_size=5).map("".join), max_size=8).map(
+    lambda lines: "\n".join(lines).encode("utf-8")
+) | st.binary(max_size=60)
+JSON_PIECES = st.sampled_from(['{"text": "fine", "label": "pos"}', '{"text": ""}', "{", "[]", '{"label": 1}', "", " "])
+
+
+@SETTINGS
+@given(content=TABLE_FILE, suffix=st.sampled_from(["tsv", "csv"]), jsonl=st.lists(JSON_PIECES, max_size=6))
+def test_labelled_text_reader_either_reads_or_names_the_problem(content, suffix, jsonl):
+    from seqkit.data.labelled_text import read_labelled_texts
+
+    with tempfile.TemporaryDirectory() as folder:
+        table = Path(folder) / f"texts.{suffix}"
+        table.write_bytes(content)
+        lines = Path(folder) / "texts.jsonl"
+        lines.write_text("\n".join(jsonl))
+        for path in (table, lines):
+            try:
+                examples = read_labelled_texts(path, "text", "label")
+            except DataFormatError as error:
+                assert str(error).startswith(str(path)) and "\n" not in str(error)
+            else:
+                assert examples and all(example.text.strip() for example in examples)
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(st.text(alphabet=string.ascii_letters + string.digits + " .,'!?-é", max_size=40), max_size=6))
 def test_tokenizer_and_vocab_round_trip(texts):
@@ -104,18 +153,31 @@ def test_a_ten_thousand_token_text_is_tagged(tmp_path):
     assert len(result.tags) == 10002
 
 
+MY_TEXTS = Path(__file__).parent / "data" / "my_texts"
+
+
 def train_command(recipe: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "seqkit", "train", "slot-filling", "--recipe", str(recipe),
-            "--data", str(TINY_ATIS), "--out", str(out), *extra]
+    task, data = ("sentiment", MY_TEXTS) if "my_texts" in str(recipe) else ("slot-filling", TINY_ATIS)
+    return [sys.executable, "-m", "seqkit", "train", task, "--recipe", str(recipe),
+            "--data", str(data), "--out", str(out), *extra]
 
 
 def final_dev(out: Path) -> dict:
     return json.loads((out / "metrics.json").read_text())["dev"]
 
 
+def sentiment_recipe(folder: Path) -> Path:
+    from seqkit.config import REPOSITORY_RECIPES
+
+    path = folder / "my_texts.yaml"
+    path.write_text((REPOSITORY_RECIPES / "my_texts.yaml").read_text().replace("epochs: 10", "epochs: 8"))
+    return path
+
+
 @pytest.mark.slow
-def test_sigkill_at_five_points_then_resume_gives_the_same_final_metrics(tmp_path):
-    recipe = write_recipe(tmp_path, train={"epochs": 8})
+@pytest.mark.parametrize("task", ["slot-filling", "sentiment"])
+def test_sigkill_at_five_points_then_resume_gives_the_same_final_metrics(tmp_path, task):
+    recipe = write_recipe(tmp_path, train={"epochs": 8}) if task == "slot-filling" else sentiment_recipe(tmp_path)
     straight = tmp_path / "straight"
     subprocess.run(train_command(recipe, straight), check=True, capture_output=True, timeout=600)
     expected = final_dev(straight)

@@ -122,7 +122,7 @@ def _table_records(path: Path, text: str, delimiter: str):
 def _example(path: Path, line: int, record: dict, text_field: str, label_field: str) -> LabelledText:
     for field in (text_field, label_field):
         if field not in record:
-            present = ", ".join(map(str, record))
+            present = ", ".join(map(repr, record))  # repr keeps a field name with a line break on one line
             raise DataFormatError(path, line, f"field {field!r} is missing (fields here: {present})")
     text, label = record[text_field], record[label_field]
     if isinstance(label, int) and not isinstance(label, bool):
