@@ -111,6 +111,26 @@ def test_labelled_text_reader_either_reads_or_names_the_problem(content, suffix,
                 assert examples and all(example.text.strip() for example in examples)
 
 
+@SETTINGS
+@given(source=FILE, target=FILE, compressed=st.booleans())
+def test_parallel_reader_either_reads_or_names_the_problem(source, target, compressed):
+    import gzip
+
+    from seqkit.data.parallel import read_parallel
+
+    with tempfile.TemporaryDirectory() as folder:
+        suffix = ".gz" if compressed else ""
+        source_path, target_path = Path(folder) / f"train.de{suffix}", Path(folder) / f"train.en{suffix}"
+        source_path.write_bytes(gzip.compress(source) if compressed else source)
+        target_path.write_bytes(gzip.compress(target) if compressed else target)
+        try:
+            pairs = read_parallel(source_path, target_path)
+        except DataFormatError as error:
+            assert str(error).startswith(folder) and "\n" not in str(error)
+        else:
+            assert all(pair.source.strip() and pair.target.strip() for pair in pairs)
+
+
 @settings(max_examples=300, deadline=None)
 @given(texts=st.lists(st.text(alphabet=string.ascii_letters + string.digits + " .,'!?-é", max_size=40), max_size=6))
 def test_tokenizer_and_vocab_round_trip(texts):

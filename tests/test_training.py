@@ -17,23 +17,24 @@ from conftest import TINY_ATIS, write_recipe
 
 
 class InterruptAt(torch.nn.Module):
-    """Wraps a model and delivers a real SIGINT to this process on its n-th training call."""
+    """Wraps a model and delivers a real signal (SIGINT unless told) to this process on its n-th training call."""
 
-    def __init__(self, model, call: int):
+    def __init__(self, model, call: int, signal_number: int = signal.SIGINT):
         super().__init__()
         self.model = model
         self.call = call
         self.calls = 0
+        self.signal_number = signal_number
 
     def forward(self, batch):
         if self.training:
             self.calls += 1
             if self.calls == self.call:
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), self.signal_number)
         return self.model(batch)
 
 
-def make_trainer(tmp_path, run_dir, interrupt_at=None, **train):
+def make_trainer(tmp_path, run_dir, interrupt_at=None, signal_number=signal.SIGINT, **train):
     recipe = load_recipe(None, write_recipe(tmp_path, head={"dropout": 0.3}, train={"epochs": 3, **train}))
     task = get_task("slot-filling")
     sentences = read_atis_split(TINY_ATIS / "train")
@@ -41,7 +42,7 @@ def make_trainer(tmp_path, run_dir, interrupt_at=None, **train):
     torch.manual_seed(recipe.seed)
     model = build_model(recipe, vocabularies)
     # Always wrapped, so that checkpoints of interrupted and plain runs hold the same tensor names.
-    model = InterruptAt(model, interrupt_at or 0)
+    model = InterruptAt(model, interrupt_at or 0, signal_number)
     return Trainer(
         model,
         recipe.train,
@@ -58,12 +59,17 @@ def without_timings(history):
     return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
 
 
-@pytest.mark.parametrize("interrupt_at", [2, 4, 7])  # mid-epoch, the last batch of epoch 1, mid-epoch 2
-def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at):
+@pytest.mark.parametrize(
+    ("interrupt_at", "signal_number"),
+    [(2, signal.SIGINT), (4, signal.SIGINT), (7, signal.SIGINT), (3, signal.SIGTERM)],
+)  # mid-epoch, the last batch of epoch 1, mid-epoch 2; and SIGTERM mid-epoch
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, signal_number):
     straight = make_trainer(tmp_path, tmp_path / "straight")
     straight_state = straight.fit()
 
-    interrupted = make_trainer(tmp_path, tmp_path / "interrupted", interrupt_at=interrupt_at)
+    interrupted = make_trainer(
+        tmp_path, tmp_path / "interrupted", interrupt_at=interrupt_at, signal_number=signal_number
+    )
     with pytest.raises(TrainingInterrupted, match="--resume"):
         interrupted.fit()
     assert interrupted.state.step == interrupt_at  # the step in flight finished before stopping
@@ -117,3 +123,27 @@ def test_early_stopping_on_the_dev_metric(tmp_path):
     trainer = make_trainer(tmp_path, tmp_path / "run", epochs=10, patience=2, learning_rate=0.0)
     state = trainer.fit()
     assert len(state.history) == 3 and state.best_epoch == 1 and state.finished
+
+
+def test_a_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    from seqkit.errors import SeqkitError
+
+    trainer = make_trainer(tmp_path, tmp_path / "run", epochs=3)
+    head = trainer.model.model.head
+    original, calls = head.forward, []
+
+    def poisoned(encoded, batch):
+        # From the 6th training step on (epoch 2 of 4 batches an epoch, second batch) the loss is NaN.
+        output = original(encoded, batch)
+        if head.training:
+            calls.append(1)
+            if len(calls) >= 6:
+                output.loss = output.loss * float("nan")
+        return output
+
+    head.forward = poisoned
+    with pytest.raises(SeqkitError, match=r"loss became nan at step 6; the last good checkpoint is kept"):
+        trainer.fit()
+    saved = load_tensors(tmp_path / "run" / "checkpoints" / "last" / "model.safetensors")
+    assert all(torch.isfinite(tensor).all() for tensor in saved.values())
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
