@@ -111,8 +111,9 @@ def train(
         )
         state = trainer.fit(resume=resume)
         if main_process:
-            _, _, best_model = load_run(out)
-            dev_scores = task.evaluate(best_model, config, vocabularies, splits["valid"])
+            # The trainer scored the best epoch on dev already; its log record holds those scores.
+            best = state.history[state.best_epoch - 1] if state.best_epoch else {}
+            dev_scores = {name[len("dev_") :]: value for name, value in best.items() if name.startswith("dev_")}
             update_metrics(out, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
         distributed.barrier()
     distributed.finish()

@@ -115,6 +115,8 @@ class Trainer:
             self.train_model = model
         self.state = TrainerState()
         self._stop_requested = False
+        self._collated: list[dict] = []
+        self._collated_epoch: int | None = None
 
     # ---- the loop ---------------------------------------------------------------------------------------
     def fit(self, resume: bool = False) -> TrainerState:
@@ -123,8 +125,8 @@ class Trainer:
             self.load_checkpoint()
         else:
             torch.manual_seed(self.seed + self.rank)  # each process draws its own dropout masks
-        steps_per_epoch = len(list(self.batches(0)))
-        total_steps = steps_per_epoch * self.config.epochs
+        # Every epoch has as many batches as this one; the schedule needs the total before the first step.
+        total_steps = len(self._epoch_batches(self.state.epoch)) * self.config.epochs
         previous_handlers = self._install_stop_handlers()
         try:
             while not self.state.finished and self.state.epoch < self.config.epochs and not self._stop_requested:
@@ -144,7 +146,7 @@ class Trainer:
 
     def _run_epoch(self, total_steps: int) -> None:
         config = self.config
-        batches = list(self.batches(self.state.epoch))
+        batches = self._epoch_batches(self.state.epoch)
         started = time.perf_counter()
         state = self.state
         self.model.train()
@@ -221,6 +223,12 @@ class Trainer:
                 f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
                 f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
             )
+
+    def _epoch_batches(self, epoch: int) -> list[dict]:
+        """That epoch's batches, collated once (fit counts them before _run_epoch trains on them)."""
+        if self._collated_epoch != epoch:
+            self._collated, self._collated_epoch = list(self.batches(epoch)), epoch
+        return self._collated
 
     def _clip_gradients(self) -> int:
         """Clip by value, then by global norm; returns 1 when clipping changed the gradient."""
