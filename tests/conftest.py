@@ -1,5 +1,7 @@
-"""Shared fixtures: the tiny datasets in tests/data and a small, fast slot-filling recipe."""
+"""Shared fixtures: the tiny datasets in tests/data, a small, fast slot-filling recipe, and tiny run dirs of each
+served task (trained once per session, in seconds)."""
 
+import random
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,12 @@ import yaml
 DATA = Path(__file__).parent / "data"
 TINY_ATIS = DATA / "tiny_atis"
 TINY_CONLL = DATA / "tiny_conll"
+PEOPLE = ("mary", "john", "sandra", "daniel")
+PLACES = ("kitchen", "garden", "hallway", "office")
+ANIMALS = "ant bee cat dog eel fox gnu hen".split()
+# Small enough to train in a second or two; shared by the seq2seq run dirs below.
+TINY_SEQ2SEQ = ["encoder.embedding_size=16", "rnn.hidden_size=16", "head.embedding_size=16", "head.hidden_size=32",
+                "head.beam=2", "train.epochs=2", "train.batch_size=16", "train.threads=1"]
 
 
 def write_recipe(folder: Path, **sections) -> Path:
@@ -49,3 +57,80 @@ def tiny_tagger_run(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("tiny_tagger")
     recipe = write_recipe(folder)
     return api.train(None, recipe, data_dir=TINY_ATIS, out=folder / "tiny-atis", show_progress=False)
+
+
+def write_tiny_task1(folder: Path, stories: int = 12) -> Path:
+    """A small bAbI task-1 dataset in the bAbI layout (en/qa1_..._{train,test}.txt), drawn with a fixed seed."""
+    generator = random.Random(0)
+    for split in ("train", "test"):
+        lines = []
+        for _ in range(stories):
+            where: dict[str, str] = {}
+            line_of: dict[str, int] = {}
+            number = 0
+            for _ in range(3):
+                for _ in range(2):
+                    number += 1
+                    person, place = generator.choice(PEOPLE), generator.choice(PLACES)
+                    where[person], line_of[person] = place, number
+                    lines.append(f"{number} {person.title()} went to the {place}.")
+                number += 1
+                person = generator.choice(sorted(where))
+                lines.append(f"{number} Where is {person.title()}? \t{where[person]}\t{line_of[person]}")
+        path = folder / "en" / f"qa1_single-supporting-fact_{split}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+def write_animal_pairs(folder: Path, names: dict[str, tuple[str, str]], target) -> Path:
+    """Per split, aligned files of three-animal texts and `target(words)`; `names`: split -> (source, target)."""
+    generator = random.Random(1)
+    for split, count in (("train", 60), ("valid", 8), ("test", 8)):
+        sources = [[generator.choice(ANIMALS) for _ in range(3)] for _ in range(count)]
+        source_name, target_name = names[split]
+        (folder / source_name).write_text("".join(" ".join(words) + "\n" for words in sources), encoding="utf-8")
+        (folder / target_name).write_text("".join(target(words) + "\n" for words in sources), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_translation_run(tmp_path_factory) -> Path:
+    """A translation run dir (words, no subwords) that learns to reverse three animal names."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_translation")
+    names = {split: (f"{split}.src", f"{split}.tgt") for split in ("train", "valid", "test")}
+    data = write_animal_pairs(folder, names, lambda words: " ".join(reversed(words)))
+    overrides = ["data.file_pattern={split}.{lang}", "data.src_lang=src", "data.tgt_lang=tgt", "data.valid=valid",
+                 "data.test=test", "data.subwords.vocab_size=null", *TINY_SEQ2SEQ]
+    out = folder / "tiny-translation"
+    return api.train("translation", data_dir=data, out=out, overrides=overrides, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_title_run(tmp_path_factory) -> Path:
+    """A title-generation run dir whose "headline" is an article's first two words (copy attention on)."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_titles")
+    names = {split: (f"{split}.article.txt", f"{split}.title.txt") for split in ("train", "valid", "test")}
+    data = write_animal_pairs(folder, names, lambda words: " ".join(words[:2]))
+    files = [f"data.{split}_{side}={split}.{name}.txt" for split in ("train", "valid", "test")
+             for side, name in (("source", "article"), ("target", "title"))]
+    overrides = [*files, "head.copy=true", "encoder.min_freq=1", *TINY_SEQ2SEQ]
+    out = folder / "tiny-titles"
+    return api.train("title-generation", data_dir=data, out=out, overrides=overrides, show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_babi_run(tmp_path_factory) -> Path:
+    """A memory network trained for two epochs on a small task-1 dataset (write_tiny_task1)."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_babi")
+    data = write_tiny_task1(folder / "babi")
+    overrides = ["data.task=1", "head.embedding_size=8", "train.epochs=2", "train.batch_size=8",
+                 "head.linear_start=false", "train.threads=1"]
+    return api.train("babi", "babi_1k", data_dir=data, out=folder / "tiny-babi", overrides=overrides,
+                     show_progress=False)

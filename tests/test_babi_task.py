@@ -2,7 +2,6 @@
 
 import json
 import os
-import random
 from pathlib import Path
 
 import pytest
@@ -16,36 +15,12 @@ from seqkit.repeats import train_repeats
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.babi_tables import hop_table
 
+from conftest import write_tiny_task1
+
 SHARED = Path(os.environ.get("SEQKIT_DATA_DIR", "/nonexistent")) / "babi"
 STORY = Path(__file__).parent / "data" / "babi" / "story_task1.txt"
-PEOPLE = ("mary", "john", "sandra", "daniel")
-PLACES = ("kitchen", "garden", "hallway", "office")
 TINY = ["data.task=1", "head.embedding_size=8", "train.epochs=2", "train.batch_size=8",
         "head.linear_start=false"]
-
-
-def write_tiny_task1(folder: Path, stories: int = 12) -> Path:
-    """A small task-1 dataset in the bAbI layout (en/qa1_..._{train,test}.txt), drawn with a fixed seed."""
-    generator = random.Random(0)
-    for split in ("train", "test"):
-        lines = []
-        for _ in range(stories):
-            where: dict[str, str] = {}
-            line_of: dict[str, int] = {}
-            number = 0
-            for _ in range(3):
-                for _ in range(2):
-                    number += 1
-                    person, place = generator.choice(PEOPLE), generator.choice(PLACES)
-                    where[person], line_of[person] = place, number
-                    lines.append(f"{number} {person.title()} went to the {place}.")
-                number += 1
-                person = generator.choice(sorted(where))
-                lines.append(f"{number} Where is {person.title()}? \t{where[person]}\t{line_of[person]}")
-        path = folder / "en" / f"qa1_single-supporting-fact_{split}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return folder
 
 
 def test_hop_table_layout_on_a_fixed_story():

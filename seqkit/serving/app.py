@@ -103,8 +103,9 @@ def _describe(model: ServedModel) -> dict:
 
 
 def _add_endpoint(app: FastAPI, endpoint: Endpoint, served: dict[str, ServedModel]) -> None:
+    # Named after the path: two endpoints may answer with the same item model (/translate and /summarize).
     response = create_model(
-        f"{endpoint.answer.__name__}Response",
+        f"{endpoint.path.strip('/').title()}Response",
         model=(str, ...),
         results=(list[endpoint.answer], ...),
     )

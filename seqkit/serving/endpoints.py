@@ -6,7 +6,8 @@ predictor from a run dir, and how a batch of request items becomes a batch of JS
 (seqkit/serving/app.py) knows nothing else about tasks.
 
 Limits live in the request models, so the schema documents them and FastAPI answers 422 when a request
-breaks one: at most MAX_ITEMS items per request, each at most MAX_TEXT_CHARACTERS characters and not blank.
+breaks one: at most MAX_ITEMS items per request, each at most MAX_TEXT_CHARACTERS characters and not blank
+(a bAbI story: at most MAX_STORY_SENTENCES such sentences).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 MAX_ITEMS = 256
 MAX_TEXT_CHARACTERS = 2_000
+MAX_STORY_SENTENCES = 200
 
 
 def _not_blank(text: str) -> str:
@@ -90,6 +92,96 @@ def _classify(classifier, texts: list[str]) -> list[dict]:
     return [result.to_json() for result in classifier.classify(texts)]
 
 
+# ---- translation and title generation -------------------------------------------------------------------
+class GenerateRequest(BaseModel):
+    """Texts to translate or title with one loaded model (the only one when `model` is left out).
+
+    Outputs are searched with the model's own recipe settings (head.beam, head.max_length_ratio).
+    """
+
+    model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
+    texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class GeneratedText(BaseModel):
+    text: str = Field(description="The input text.")
+    output: str = Field(description="The generated text (a translation, or a title).")
+    tokens: list[str] = Field(description="The output's tokens (subword pieces or words).")
+    source_tokens: list[str] = Field(description="The input's tokens, as the encoder read them.")
+    score: float = Field(description="The search's score of the output (a log-probability, length-normalised).")
+    attention: list[list[float]] = Field(
+        description="Attention (len(tokens) + 1, len(source_tokens)): one row per output token, then the end of "
+        "the output; each row sums to 1 over the source tokens. Weights rounded to 4 decimals."
+    )
+
+
+def _generated_json(text: str, generated) -> dict:
+    return {
+        "text": text,
+        "output": generated.text,
+        "tokens": generated.tokens,
+        "source_tokens": generated.source_tokens,
+        "score": generated.score,
+        "attention": [[round(weight, 4) for weight in row] for row in generated.attention.tolist()],
+    }
+
+
+def _load_translator(run_dir: Path):
+    from seqkit.api import Translator
+
+    return Translator.load(run_dir)
+
+
+def _translate(translator, texts: list[str]) -> list[dict]:
+    outputs = translator.translate(texts, with_attention=True)
+    return [_generated_json(text, output) for text, output in zip(texts, outputs, strict=True)]
+
+
+def _load_summarizer(run_dir: Path):
+    from seqkit.api import Summarizer
+
+    return Summarizer.load(run_dir)
+
+
+def _summarize(summarizer, texts: list[str]) -> list[dict]:
+    outputs = summarizer.summarize(texts, with_attention=True)
+    return [_generated_json(text, output) for text, output in zip(texts, outputs, strict=True)]
+
+
+# ---- bAbI question answering ----------------------------------------------------------------------------
+class StoryQuestion(BaseModel):
+    story: list[Text] = Field(min_length=1, max_length=MAX_STORY_SENTENCES, description="The story, one sentence each.")
+    question: Text
+
+
+class AnswerRequest(BaseModel):
+    """Stories with a question each, for one loaded bAbI model (the only one when `model` is left out)."""
+
+    model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
+    questions: list[StoryQuestion] = Field(min_length=1, max_length=MAX_ITEMS)
+
+
+class AnsweredQuestion(BaseModel):
+    answer: str
+    probability: float
+    attention: list[list[float]] = Field(
+        description="Per hop, the weight on each story sentence (0 for sentences older than the memory window)."
+    )
+    story: list[str]
+    question: str
+
+
+def _load_reader(run_dir: Path):
+    from seqkit.api import Reader
+
+    return Reader.load(run_dir)
+
+
+def _answer(reader, questions: list[StoryQuestion]) -> list[dict]:
+    answers = reader.answer_many([(question.story, question.question) for question in questions])
+    return [answer.to_json() for answer in answers]
+
+
 # ---- the table ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Endpoint:
@@ -104,10 +196,20 @@ class Endpoint:
     predict: Callable[[Any, list], list[dict]]
 
 
-# Translation (/translate), title generation (/summarize) and bAbI (/answer) join here, one entry each.
 ENDPOINTS: dict[str, Endpoint] = {
     "slot-filling": Endpoint("/tag", "Tag slots and the intent", TagRequest, "texts", TaggedText, _load_tagger, _tag),
     "sentiment": Endpoint(
         "/classify", "Classify texts", ClassifyRequest, "texts", ClassifiedText, _load_classifier, _classify
+    ),
+    "translation": Endpoint(
+        "/translate", "Translate texts", GenerateRequest, "texts", GeneratedText, _load_translator, _translate
+    ),
+    "title-generation": Endpoint(
+        "/summarize", "Write a title for each text", GenerateRequest, "texts", GeneratedText, _load_summarizer,
+        _summarize,
+    ),
+    "babi": Endpoint(
+        "/answer", "Answer questions about stories", AnswerRequest, "questions", AnsweredQuestion, _load_reader,
+        _answer,
     ),
 }
