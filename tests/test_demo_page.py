@@ -63,3 +63,57 @@ def test_typing_a_sentence_shows_its_slots_and_intent(tiny_tagger_run, tmp_path)
         finally:
             browser.close()
     assert (ARTIFACTS / "demo_page.png").stat().st_size > 1000
+
+
+def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translation_run, tiny_babi_run):
+    from playwright.sync_api import sync_playwright
+
+    from seqkit.api import Reader, Translator
+
+    source, story, question = "ant bee cat", ["Mary went to the kitchen.", "John went to the garden."], "Where is Mary?"
+    (translation,) = Translator.load(tiny_translation_run).translate([source], with_attention=True)
+    read = Reader.load(tiny_babi_run).answer(story, question)
+    models = load_models([tiny_translation_run, tiny_babi_run])
+    with BackgroundServer(create_app(models)) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 700})
+            page.goto(url)
+            page.wait_for_selector("#model option", state="attached")
+            page.select_option("#model", "tiny-translation")
+            assert page.is_hidden("#question")  # only a bAbI model asks for a question
+            page.fill("#text", source)
+            page.click("#submit")
+            page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+            assert page.inner_text("#output") == translation.text
+            header = page.eval_on_selector_all("#heatmap tr:first-of-type th", "cells => cells.map(c => c.textContent)")
+            assert header[1:] == translation.source_tokens
+            rows = page.eval_on_selector_all(
+                "#heatmap tr:not(:first-of-type)",
+                "rows => rows.map(row => [row.querySelector('th').textContent,"
+                " [...row.querySelectorAll('td')].map(cell => Number(cell.dataset.weight))])",
+            )
+            assert [label for label, _ in rows] == [*translation.tokens, "</s>"]
+            shown = [weights for _, weights in rows]
+            assert shown == [[round(weight, 4) for weight in row] for row in translation.attention.tolist()]
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "demo_translation.png"), full_page=True)
+
+            page.select_option("#model", "tiny-babi")
+            page.fill("#text", "\n".join(story))
+            page.fill("#question", question)
+            page.click("#submit")
+            page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+            assert page.inner_text("#read-answer") == read.answer
+            table = page.eval_on_selector_all(
+                "#hops tr:not(:first-of-type)",
+                "rows => rows.map(row => [row.querySelector('th').textContent,"
+                " [...row.querySelectorAll('td')].map(cell => Number(cell.dataset.weight))])",
+            )
+            assert [sentence for sentence, _ in table] == story
+            by_sentence = [[hop[index] for hop in read.attention] for index in range(len(story))]
+            for (_, weights), expected in zip(table, by_sentence, strict=True):
+                assert weights == pytest.approx(expected, abs=1e-6)
+            page.screenshot(path=str(ARTIFACTS / "demo_babi.png"), full_page=True)
+        finally:
+            browser.close()

@@ -6,13 +6,28 @@ const modelSelect = document.getElementById("model");
 const textInput = document.getElementById("text");
 const statusLine = document.getElementById("status");
 const answer = document.getElementById("answer");
+const textLabel = document.getElementById("text-label");
+const questionRow = document.getElementById("question-row");
+const questionInput = document.getElementById("question");
 let models = [];
 
-// Each task's request body for one text, and how its answer is drawn.
+const askText = (model, text) => ({ model: model.name, texts: [text] });
+
+// Each task's request body for one input, how its answer is drawn, and how the form asks for the input.
 const tasks = {
-  "slot-filling": {
-    request: (model, text) => ({ model: model.name, texts: [text] }),
-    render: renderTagged,
+  "slot-filling": { request: askText, render: renderTagged },
+  translation: { request: askText, render: renderGenerated, placeholder: "a text to translate" },
+  "title-generation": { request: askText, render: renderGenerated, placeholder: "a news article's first sentence" },
+  babi: {
+    // The text box holds the story, one sentence per line; blank lines are left out.
+    request: (model, text) => ({
+      model: model.name,
+      questions: [{ story: text.split("\n").filter((line) => line.trim()), question: questionInput.value }],
+    }),
+    render: renderRead,
+    label: "Story (one sentence per line)",
+    placeholder: "Mary went to the kitchen.\nJohn went to the garden.",
+    question: true,
   },
 };
 
@@ -60,6 +75,69 @@ function renderTagged(result) {
   return parts;
 }
 
+// A cell shaded by its weight in [0, 1]: the darker, the more attention.
+function weightCell(weight) {
+  const cell = element("td", "weight", weight.toFixed(2));
+  cell.style.background = `rgba(37, 99, 235, ${weight})`;
+  cell.style.color = weight > 0.5 ? "white" : "#1d2330";
+  cell.dataset.weight = weight;
+  return cell;
+}
+
+// A table of weights: one row per `rows` label, one column per `columns` label, weights[row][column].
+function weightTable(caption, corner, columns, rows, weights) {
+  const table = element("table", "weights");
+  table.appendChild(element("caption", "", caption));
+  const head = element("tr");
+  head.appendChild(element("th", "", corner));
+  for (const column of columns) head.appendChild(element("th", "", column));
+  table.appendChild(head);
+  rows.forEach((label, index) => {
+    const row = element("tr");
+    row.appendChild(element("th", "", label));
+    for (const weight of weights[index]) row.appendChild(weightCell(weight));
+    table.appendChild(row);
+  });
+  return table;
+}
+
+// A translation or a title, with the attention heatmap: output tokens (and the end) down, source tokens across.
+function renderGenerated(result) {
+  const output = element("div", "output", result.output);
+  output.id = "output";
+  const rows = [...result.tokens, "</s>"];
+  const caption = `attention of each output token over the source (score ${result.score.toFixed(3)})`;
+  const heatmap = weightTable(caption, "output \\ source", result.source_tokens, rows, result.attention);
+  heatmap.id = "heatmap";
+  return [output, heatmap];
+}
+
+// A bAbI answer, with the memory network's attention per hop over the story's sentences.
+function renderRead(result) {
+  const line = element("div", "output");
+  line.append(`${result.question} `);
+  const word = element("strong", "", result.answer);
+  word.id = "read-answer";
+  line.append(word, ` (${result.probability.toFixed(3)})`);
+  const hops = result.attention.map((_, hop) => `hop ${hop + 1}`);
+  // The answer holds one row per hop; the table shows one row per sentence.
+  const bySentence = result.story.map((_, sentence) => result.attention.map((hop) => hop[sentence]));
+  const table = weightTable("attention of each hop over the story", "story", hops, result.story, bySentence);
+  table.id = "hops";
+  return [line, table];
+}
+
+// The form asks for what the chosen model's task reads.
+function adaptForm() {
+  const model = models.find((candidate) => candidate.name === modelSelect.value);
+  const task = (model && tasks[model.task]) || {};
+  textLabel.textContent = task.label || "Text";
+  textInput.placeholder = task.placeholder || "show me flights from boston to denver on monday";
+  textInput.rows = task.question ? 6 : 3;
+  questionRow.hidden = !task.question;
+  questionInput.required = Boolean(task.question);
+}
+
 function renderRaw(result) {
   return [element("pre", "", JSON.stringify(result, null, 2))];
 }
@@ -73,6 +151,7 @@ async function loadModels() {
     modelSelect.appendChild(option);
   }
   if (!models.length) statusLine.textContent = "No model is loaded.";
+  adaptForm();
 }
 
 async function ask(event) {
@@ -102,4 +181,5 @@ async function ask(event) {
 }
 
 document.getElementById("ask").addEventListener("submit", ask);
+modelSelect.addEventListener("change", adaptForm);
 loadModels();
