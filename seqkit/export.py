@@ -1,5 +1,7 @@
 """Export a trained tagger to ONNX, and tag with the exported file through onnxruntime.
 
+Sentiment classifiers export through seqkit/export_classifier.py; `export_onnx` picks by the run dir's task.
+
 `seqkit export RUN_DIR --format onnx` writes RUN_DIR/export/ (or --out): `tagger.onnx`, the emission network
 (input encoders, the recurrent layer, slot and intent projections; words (B, T) and trigrams (B, T, K) in,
 slot_logits (B, T, C) and intent_logits (B, C_intents) out), `tagger.json` (tag and intent names, the CRF's
@@ -59,14 +61,22 @@ class EmissionNetwork(nn.Module):
 
 
 def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
-    """Write the ONNX graph, its settings and vocabularies of a slot-filling run dir; returns the folder."""
-    from seqkit.run_dir import VOCABULARY_FOLDER, load_run
+    """Export a slot-filling or sentiment run dir to ONNX (the graph, its settings, vocabularies); returns the folder.
+
+    Sentiment models go through seqkit/export_classifier.py.
+    """
+    from seqkit.run_dir import VOCABULARY_FOLDER, load_run, read_recipe
 
     run_dir = Path(run_dir)
-    recipe, vocabularies, model = load_run(run_dir)
-    if recipe.task != "slot-filling":
-        raise RunDirError(f"{run_dir}: ONNX export covers slot-filling models, not {recipe.task!r} yet")
     out = Path(out) if out is not None else run_dir / "export"
+    task = read_recipe(run_dir).task
+    if task == "sentiment":
+        from seqkit.export_classifier import export_classifier_onnx
+
+        return export_classifier_onnx(run_dir, out)
+    if task != "slot-filling":
+        raise RunDirError(f"{run_dir}: ONNX export covers slot-filling and sentiment models, not {task!r} yet")
+    recipe, vocabularies, model = load_run(run_dir)
     network = EmissionNetwork(model).eval()
     words = torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]])  # any ids: the trace only needs shapes
     trigrams = torch.ones(2, 6, 5, dtype=torch.long)
