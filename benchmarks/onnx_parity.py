@@ -2,10 +2,11 @@
 
     SEQKIT_DATA_DIR=../shared/data python -m benchmarks.onnx_parity --run-dir RUN [--out FOLDER]
 
-Exports the run dir (slot-filling or sentiment) with `export_onnx`, predicts the whole test split with the
-PyTorch model (the task's own `predict`) and with onnxruntime (OnnxTagger / OnnxClassifier) on the same tokens,
-and counts the items whose predictions are equal: a tagger's tag sequence and intent, a classifier's label.
-The largest gap between the two probabilities (intent, or every class) is reported beside the counts.
+Exports the run dir (slot-filling, sentiment, translation or title generation) with `export_onnx`, predicts the
+whole test split with the PyTorch model (the task's own `predict`, or `generate` with the recipe's beam) and with
+onnxruntime (OnnxTagger / OnnxClassifier / OnnxGenerator) on the same tokens, and counts the items whose
+predictions are equal: a tagger's tag sequence and intent, a classifier's label, a generated text. The largest
+gap between the two probabilities (intent, or every class) or search scores is reported beside the counts.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 
 from seqkit.export import OnnxTagger, export_onnx
 from seqkit.export_classifier import OnnxClassifier
+from seqkit.export_seq2seq import OnnxGenerator
 from seqkit.run_dir import load_run, read_recipe
 from seqkit.tasks import get_task
 
@@ -58,6 +60,26 @@ def classifier_parity(run_dir: Path, folder: Path) -> dict:
     }
 
 
+def generation_parity(run_dir: Path, folder: Path) -> dict:
+    from seqkit.tasks.generation import generate
+
+    recipe, vocabularies, model = load_run(run_dir)
+    task = get_task(recipe.task)
+    sources = [pair.source for pair in task.load_splits(recipe, None, ("test",))["test"]]
+    expected = [found[0] for found in generate(model, recipe, vocabularies, sources)]
+    found = [outputs[0] for outputs in OnnxGenerator(folder).generate(sources)]
+    return {
+        "items": len(sources),
+        "beam": recipe.head.beam,
+        "equal_outputs": sum(a.tokens == b.tokens for a, b in zip(found, expected, strict=True)),
+        "max_score_gap": max(abs(a.score - b.score) for a, b in zip(found, expected, strict=True)),
+    }
+
+
+PARITY = {"slot-filling": tagger_parity, "sentiment": classifier_parity, "translation": generation_parity,
+          "title-generation": generation_parity}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", type=Path, required=True)
@@ -68,7 +90,7 @@ def main() -> None:
         folder = export_onnx(arguments.run_dir, arguments.out or Path(temporary) / "export")
         started = time.perf_counter()
         task = read_recipe(arguments.run_dir).task
-        parity = tagger_parity if task == "slot-filling" else classifier_parity
+        parity = PARITY[task]
         result = {"run_dir": str(arguments.run_dir), "task": task, **parity(arguments.run_dir, folder)}
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2))

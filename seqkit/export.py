@@ -1,6 +1,7 @@
 """Export a trained tagger to ONNX, and tag with the exported file through onnxruntime.
 
-Sentiment classifiers export through seqkit/export_classifier.py; `export_onnx` picks by the run dir's task.
+Sentiment classifiers export through seqkit/export_classifier.py, seq2seq models through export_seq2seq.py;
+`export_onnx` picks by the run dir's task.
 
 `seqkit export RUN_DIR --format onnx` writes RUN_DIR/export/ (or --out): `tagger.onnx`, the emission network
 (input encoders, the recurrent layer, slot and intent projections; words (B, T) and trigrams (B, T, K) in,
@@ -61,9 +62,9 @@ class EmissionNetwork(nn.Module):
 
 
 def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
-    """Export a slot-filling or sentiment run dir to ONNX (the graph, its settings, vocabularies); returns the folder.
+    """Export a run dir to ONNX (the graphs, their settings, vocabularies); returns the folder.
 
-    Sentiment models go through seqkit/export_classifier.py.
+    Sentiment models go through seqkit/export_classifier.py, translation and titles through export_seq2seq.py.
     """
     from seqkit.run_dir import VOCABULARY_FOLDER, load_run, read_recipe
 
@@ -74,8 +75,12 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
         from seqkit.export_classifier import export_classifier_onnx
 
         return export_classifier_onnx(run_dir, out)
+    if task in ("translation", "title-generation"):
+        from seqkit.export_seq2seq import export_seq2seq_onnx
+
+        return export_seq2seq_onnx(run_dir, out)
     if task != "slot-filling":
-        raise RunDirError(f"{run_dir}: ONNX export covers slot-filling and sentiment models, not {task!r} yet")
+        raise RunDirError(f"{run_dir}: ONNX export covers slot-filling, sentiment and seq2seq models, not {task!r}")
     recipe, vocabularies, model = load_run(run_dir)
     network = EmissionNetwork(model).eval()
     words = torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]])  # any ids: the trace only needs shapes

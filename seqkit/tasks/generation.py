@@ -219,20 +219,25 @@ def generate(
     n_best: int = 1,
     with_attention: bool = False,
     batch_size: int = 64,
+    searchable=None,
 ) -> list[list[Generated]]:
-    """Per text, its n_best outputs (best first). Texts are batched by length; the order is kept."""
+    """Per text, its n_best outputs (best first). Texts are batched by length; the order is kept.
+
+    `searchable` replaces the model in the search (an exported one: seqkit/export_seq2seq.py); `model` may then be None.
+    """
     head: Seq2SeqConfig = recipe.head
     beam = head.beam if beam is None else beam
     if beam < 1 or n_best < 1 or n_best > beam:
         raise ConfigError(
             f"beam must be >= 1 and n_best between 1 and the beam, got beam {beam}, n_best {n_best}"
         )
-    model.eval()
+    if searchable is None:
+        model.eval()
+        searchable = Searchable(model)
     source_model, target_model = segmenters(vocabularies)
     targets: Vocab = vocabularies["targets"]
     source_tokens = [tokenize(text, source_model) for text in texts]
     prepared = [featurize(vocabularies, tokens, None, head.copy) for tokens in source_tokens]
-    searchable = Searchable(model)
     results: list[list[Generated] | None] = [None] * len(texts)
     for indices in bucketed_order([len(tokens) for tokens in source_tokens], batch_size):
         batch = collate([prepared[i][0] for i in indices])
