@@ -144,18 +144,23 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, end: np.ndarray, transitio
     return np.stack(path[::-1], axis=1)  # (B, T)
 
 
+def inference_session(path: Path, user: str):
+    """An onnxruntime session on one CPU thread for the graph at `path`; `user` names who needs onnxruntime."""
+    try:
+        import onnxruntime
+    except ImportError as error:
+        raise ConfigError(f"{user} needs onnxruntime: pip install 'seqkit[export]' ({error})") from None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 class OnnxTagger:
     """Tags text with an exported folder through onnxruntime; the same answers as seqkit.Tagger."""
 
     def __init__(self, folder: Path):
-        try:
-            import onnxruntime
-        except ImportError as error:
-            raise ConfigError(f"OnnxTagger needs onnxruntime: pip install 'seqkit[export]' ({error})") from None
         folder = Path(folder)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self.session = inference_session(folder / GRAPH, "OnnxTagger")
         self.settings = read_json(folder / SETTINGS, "export settings")
         self.words = Vocab.load(folder / "words.json")
         self.tags = Vocab.load(folder / "tags.json")

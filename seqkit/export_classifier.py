@@ -99,17 +99,12 @@ class OnnxClassifier:
     """Classifies texts with an exported folder through onnxruntime; the same answers as seqkit.Classifier."""
 
     def __init__(self, folder: Path):
-        try:
-            import onnxruntime
-        except ImportError as error:
-            raise ConfigError(f"OnnxClassifier needs onnxruntime: pip install 'seqkit[export]' ({error})") from None
+        from seqkit.export import inference_session
         from seqkit.run_dir import read_recipe, read_vocabularies
         from seqkit.tasks import get_task
 
         folder = Path(folder)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        self.session = onnxruntime.InferenceSession(str(folder / GRAPH), options, providers=["CPUExecutionProvider"])
+        self.session = inference_session(folder / GRAPH, "OnnxClassifier")
         self.recipe = read_recipe(folder)
         self.vocabularies = read_vocabularies(folder)
         self.task = get_task(self.recipe.task)

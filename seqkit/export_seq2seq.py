@@ -201,18 +201,12 @@ class OnnxGenerator:
     """Translates or titles texts with an exported folder; the same outputs as seqkit.Translator / Summarizer."""
 
     def __init__(self, folder: Path):
-        try:
-            import onnxruntime
-        except ImportError as error:
-            raise ConfigError(f"OnnxGenerator needs onnxruntime: pip install 'seqkit[export]' ({error})") from None
+        from seqkit.export import inference_session
         from seqkit.run_dir import read_recipe, read_vocabularies
         from seqkit.tasks.generation import target_symbols
 
         folder = Path(folder)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        sessions = [onnxruntime.InferenceSession(str(folder / name), options, providers=["CPUExecutionProvider"])
-                    for name in (ENCODER, DECODER_STEP)]
+        sessions = [inference_session(folder / name, "OnnxGenerator") for name in (ENCODER, DECODER_STEP)]
         self.recipe = read_recipe(folder)
         self.vocabularies = read_vocabularies(folder)
         head = self.recipe.head

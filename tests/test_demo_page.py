@@ -4,6 +4,7 @@ model, type a sentence, submit, and check the highlighted slots and the intent a
 A screenshot of the answered page is saved as a CI artifact in $SEQKIT_TEST_ARTIFACTS (default .ci/artifacts/).
 """
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -27,93 +28,91 @@ FLAGS = [
 SENTENCE = "show me flights from boston to denver on monday"
 
 
-def test_typing_a_sentence_shows_its_slots_and_intent(tiny_tagger_run, tmp_path):
+@contextlib.contextmanager
+def demo_page(run_dirs: list[Path], height: int):
+    """The demo page of a server for `run_dirs`, open in headless Chromium once the model list has loaded."""
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (.ci/run does)")
-    (expected,) = Tagger.load(tiny_tagger_run).tag([SENTENCE])
-    with BackgroundServer(create_app(load_models([tiny_tagger_run]))) as url, sync_playwright() as playwright:
+    with BackgroundServer(create_app(load_models(run_dirs))) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 560})
+            page = browser.new_page(viewport={"width": 1000, "height": height})
             page.goto(url)
             page.wait_for_selector("#model option", state="attached")
-            page.select_option("#model", "tiny-atis")
-            page.fill("#text", SENTENCE)
-            page.click("#submit")
-            page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
-            slots = page.eval_on_selector_all(
-                "#answer mark.slot",
-                "marks => marks.map(mark => [mark.dataset.slot, mark.firstChild.textContent])",
-            )
-            assert slots  # the tiny model finds at least one slot here, so highlighting is exercised
-            assert slots == [[span["type"], span["text"]] for span in expected.spans]
-            shown_words = page.inner_text("#answer .sentence")
-            for token in expected.tokens:
-                assert token in shown_words
-            assert page.inner_text("#intent") == expected.intent
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "demo_page.png"), full_page=True)
-            # A blank text is refused by the server and the page says so.
-            page.fill("#text", "   ")
-            page.click("#submit")
-            page.wait_for_selector("#answer[data-state=error]", state="attached", timeout=15_000)
-            assert "error 422" in page.inner_text("#status")
+            yield page
         finally:
             browser.close()
+
+
+def test_typing_a_sentence_shows_its_slots_and_intent(tiny_tagger_run, tmp_path):
+    (expected,) = Tagger.load(tiny_tagger_run).tag([SENTENCE])
+    with demo_page([tiny_tagger_run], height=560) as page:
+        page.select_option("#model", "tiny-atis")
+        page.fill("#text", SENTENCE)
+        page.click("#submit")
+        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        slots = page.eval_on_selector_all(
+            "#answer mark.slot",
+            "marks => marks.map(mark => [mark.dataset.slot, mark.firstChild.textContent])",
+        )
+        assert slots  # the tiny model finds at least one slot here, so highlighting is exercised
+        assert slots == [[span["type"], span["text"]] for span in expected.spans]
+        shown_words = page.inner_text("#answer .sentence")
+        for token in expected.tokens:
+            assert token in shown_words
+        assert page.inner_text("#intent") == expected.intent
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_page.png"), full_page=True)
+        # A blank text is refused by the server and the page says so.
+        page.fill("#text", "   ")
+        page.click("#submit")
+        page.wait_for_selector("#answer[data-state=error]", state="attached", timeout=15_000)
+        assert "error 422" in page.inner_text("#status")
     assert (ARTIFACTS / "demo_page.png").stat().st_size > 1000
 
 
-def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translation_run, tiny_babi_run):
-    from playwright.sync_api import sync_playwright
+def weight_rows(page, table: str) -> list:
+    """A weight table's body as [row label, [weights]] per row (the weights as sent by the server)."""
+    return page.eval_on_selector_all(
+        f"{table} tr:not(:first-of-type)",
+        "rows => rows.map(row => [row.querySelector('th').textContent,"
+        " [...row.querySelectorAll('td')].map(cell => Number(cell.dataset.weight))])",
+    )
 
+
+def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translation_run, tiny_babi_run):
     from seqkit.api import Reader, Translator
 
     source, story, question = "ant bee cat", ["Mary went to the kitchen.", "John went to the garden."], "Where is Mary?"
     (translation,) = Translator.load(tiny_translation_run).translate([source], with_attention=True)
     read = Reader.load(tiny_babi_run).answer(story, question)
-    models = load_models([tiny_translation_run, tiny_babi_run])
-    with BackgroundServer(create_app(models)) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 700})
-            page.goto(url)
-            page.wait_for_selector("#model option", state="attached")
-            page.select_option("#model", "tiny-translation")
-            assert page.is_hidden("#question")  # only a bAbI model asks for a question
-            page.fill("#text", source)
-            page.click("#submit")
-            page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
-            assert page.inner_text("#output") == translation.text
-            header = page.eval_on_selector_all("#heatmap tr:first-of-type th", "cells => cells.map(c => c.textContent)")
-            assert header[1:] == translation.source_tokens
-            rows = page.eval_on_selector_all(
-                "#heatmap tr:not(:first-of-type)",
-                "rows => rows.map(row => [row.querySelector('th').textContent,"
-                " [...row.querySelectorAll('td')].map(cell => Number(cell.dataset.weight))])",
-            )
-            assert [label for label, _ in rows] == [*translation.tokens, "</s>"]
-            shown = [weights for _, weights in rows]
-            assert shown == [[round(weight, 4) for weight in row] for row in translation.attention.tolist()]
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "demo_translation.png"), full_page=True)
+    with demo_page([tiny_translation_run, tiny_babi_run], height=700) as page:
+        page.select_option("#model", "tiny-translation")
+        assert page.is_hidden("#question")  # only a bAbI model asks for a question
+        page.fill("#text", source)
+        page.click("#submit")
+        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        assert page.inner_text("#output") == translation.text
+        header = page.eval_on_selector_all("#heatmap tr:first-of-type th", "cells => cells.map(c => c.textContent)")
+        assert header[1:] == translation.source_tokens
+        rows = weight_rows(page, "#heatmap")
+        assert [label for label, _ in rows] == [*translation.tokens, "</s>"]
+        shown = [weights for _, weights in rows]
+        assert shown == [[round(weight, 4) for weight in row] for row in translation.attention.tolist()]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_translation.png"), full_page=True)
 
-            page.select_option("#model", "tiny-babi")
-            page.fill("#text", "\n".join(story))
-            page.fill("#question", question)
-            page.click("#submit")
-            page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
-            assert page.inner_text("#read-answer") == read.answer
-            table = page.eval_on_selector_all(
-                "#hops tr:not(:first-of-type)",
-                "rows => rows.map(row => [row.querySelector('th').textContent,"
-                " [...row.querySelectorAll('td')].map(cell => Number(cell.dataset.weight))])",
-            )
-            assert [sentence for sentence, _ in table] == story
-            by_sentence = [[hop[index] for hop in read.attention] for index in range(len(story))]
-            for (_, weights), expected in zip(table, by_sentence, strict=True):
-                assert weights == pytest.approx(expected, abs=1e-6)
-            page.screenshot(path=str(ARTIFACTS / "demo_babi.png"), full_page=True)
-        finally:
-            browser.close()
+        page.select_option("#model", "tiny-babi")
+        page.fill("#text", "\n".join(story))
+        page.fill("#question", question)
+        page.click("#submit")
+        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        assert page.inner_text("#read-answer") == read.answer
+        table = weight_rows(page, "#hops")
+        assert [sentence for sentence, _ in table] == story
+        by_sentence = [[hop[index] for hop in read.attention] for index in range(len(story))]
+        for (_, weights), expected in zip(table, by_sentence, strict=True):
+            assert weights == pytest.approx(expected, abs=1e-6)
+        page.screenshot(path=str(ARTIFACTS / "demo_babi.png"), full_page=True)
