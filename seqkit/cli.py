@@ -151,11 +151,11 @@ def serve(
 
 @app.command()
 def export(
-    run_dir: Annotated[Path, typer.Argument(help="A slot-filling or sentiment run dir.")],
+    run_dir: Annotated[Path, typer.Argument(help="A slot-filling, sentiment or seq2seq run dir.")],
     format_: Annotated[str, typer.Option("--format", help="Export format: onnx.")] = "onnx",
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Folder to write (default RUN_DIR/export).")] = None,
 ) -> None:
-    """Export a tagger or a sentiment classifier to ONNX (run with OnnxTagger / OnnxClassifier)."""
+    """Export a tagger, a classifier or a seq2seq model to ONNX (run with OnnxTagger, OnnxClassifier, OnnxGenerator)."""
     from seqkit.errors import ConfigError
 
     if format_ != "onnx":
