@@ -134,3 +134,14 @@ def tiny_babi_run(tmp_path_factory) -> Path:
                  "head.linear_start=false", "train.threads=1"]
     return api.train("babi", "babi_1k", data_dir=data, out=folder / "tiny-babi", overrides=overrides,
                      show_progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_run(tmp_path_factory) -> Path:
+    """A sentiment run dir (the my_texts recipe: word and bigram embeddings, mean pooling) on tests/data/my_texts."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_classifier")
+    overrides = ["train.epochs=5", "train.threads=1"]
+    return api.train("sentiment", "my_texts", data_dir=DATA / "my_texts", out=folder / "tiny-sentiment",
+                     overrides=overrides, show_progress=False)

@@ -113,15 +113,19 @@ def _add_endpoint(app: FastAPI, endpoint: Endpoint, served: dict[str, ServedMode
     async def handle(body: BaseModel) -> dict:
         model = _choose(served, body.model, endpoint.path)
         try:
-            results = await model.batcher.submit(getattr(body, endpoint.items_field))
+            items = endpoint.items(body) if endpoint.items else getattr(body, endpoint.items_field)
+            results = await model.batcher.submit(items)
         except InputError as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
         return {"model": model.name, "results": results}
 
     # FastAPI reads the body's model from the annotation, which differs per endpoint.
     handle.__annotations__["body"] = endpoint.request
+    # exclude_unset: optional answer fields that a predictor leaves out (a /classify answer's contributions when
+    # not asked for) are left out of the JSON too, rather than sent as null.
     app.add_api_route(
-        endpoint.path, handle, methods=["POST"], response_model=response, summary=endpoint.summary
+        endpoint.path, handle, methods=["POST"], response_model=response, summary=endpoint.summary,
+        response_model_exclude_unset=True,
     )
 
 

@@ -7,7 +7,8 @@ predictor from a run dir, and how a batch of request items becomes a batch of JS
 
 Limits live in the request models, so the schema documents them and FastAPI answers 422 when a request
 breaks one: at most MAX_ITEMS items per request, each at most MAX_TEXT_CHARACTERS characters and not blank
-(a bAbI story: at most MAX_STORY_SENTENCES such sentences).
+(a bAbI story: at most MAX_STORY_SENTENCES such sentences). A /classify request that asks for explanations
+(`explain: true`) may hold at most MAX_EXPLAINED_ITEMS texts: each costs a backward pass.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 MAX_ITEMS = 256
 MAX_TEXT_CHARACTERS = 2_000
 MAX_STORY_SENTENCES = 200
+MAX_EXPLAINED_ITEMS = 32
 
 
 def _not_blank(text: str) -> str:
@@ -73,6 +75,17 @@ class ClassifyRequest(BaseModel):
 
     model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
     texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
+    explain: bool = Field(
+        default=False,
+        description="Also answer each text's tokens and their contributions to the predicted label (gradient x "
+        f"input, see seqkit/explain.py); at most {MAX_EXPLAINED_ITEMS} texts per request then.",
+    )
+
+    @model_validator(mode="after")
+    def _few_enough_to_explain(self) -> ClassifyRequest:
+        if self.explain and len(self.texts) > MAX_EXPLAINED_ITEMS:
+            raise ValueError(f"explain: true takes at most {MAX_EXPLAINED_ITEMS} texts, got {len(self.texts)}")
+        return self
 
 
 class ClassifiedText(BaseModel):
@@ -80,6 +93,25 @@ class ClassifiedText(BaseModel):
     label: str
     probability: float
     probabilities: dict[str, float]
+    # Only present when the request asked to explain.
+    tokens: list[str] | None = Field(default=None, description="The tokens the model read (explain: true only).")
+    contributions: list[float] | None = Field(
+        default=None,
+        description="One score per token: positive speaks for the predicted label, negative against it "
+        "(explain: true only).",
+    )
+
+
+@dataclass(frozen=True)
+class ClassifyItem:
+    """One text of a /classify request, remembering whether its request asked to explain it."""
+
+    text: str
+    explain: bool
+
+
+def _classify_items(request: ClassifyRequest) -> list[ClassifyItem]:
+    return [ClassifyItem(text, request.explain) for text in request.texts]
 
 
 def _load_classifier(run_dir: Path):
@@ -88,8 +120,15 @@ def _load_classifier(run_dir: Path):
     return Classifier.load(run_dir)
 
 
-def _classify(classifier, texts: list[str]) -> list[dict]:
-    return [result.to_json() for result in classifier.classify(texts)]
+def _classify(classifier, items: list[ClassifyItem]) -> list[dict]:
+    # The whole batch is classified at once as before; only the texts that asked are explained, in one more call.
+    results = [result.to_json() for result in classifier.classify([item.text for item in items])]
+    explained = [index for index, item in enumerate(items) if item.explain]
+    if explained:
+        explanations = classifier.explain([items[index].text for index in explained])
+        for index, explanation in zip(explained, explanations, strict=True):
+            results[index].update(tokens=explanation.tokens, contributions=explanation.contributions)
+    return results
 
 
 # ---- translation and title generation -------------------------------------------------------------------
@@ -185,7 +224,8 @@ def _answer(reader, questions: list[StoryQuestion]) -> list[dict]:
 # ---- the table ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Endpoint:
-    """How one task is served. `items_field` names the request's list of items that batching merges."""
+    """How one task is served. `items_field` names the request's list of items that batching merges; `items`,
+    when given, turns a request into those items instead (so that a per-request option travels with each item)."""
 
     path: str
     summary: str
@@ -194,12 +234,14 @@ class Endpoint:
     answer: type[BaseModel]
     load: Callable[[Path], Any]
     predict: Callable[[Any, list], list[dict]]
+    items: Callable[[BaseModel], list] | None = None
 
 
 ENDPOINTS: dict[str, Endpoint] = {
     "slot-filling": Endpoint("/tag", "Tag slots and the intent", TagRequest, "texts", TaggedText, _load_tagger, _tag),
     "sentiment": Endpoint(
-        "/classify", "Classify texts", ClassifyRequest, "texts", ClassifiedText, _load_classifier, _classify
+        "/classify", "Classify texts (and, asked, explain them)", ClassifyRequest, "texts", ClassifiedText,
+        _load_classifier, _classify, _classify_items,
     ),
     "translation": Endpoint(
         "/translate", "Translate texts", GenerateRequest, "texts", GeneratedText, _load_translator, _translate
