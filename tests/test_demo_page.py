@@ -6,6 +6,7 @@ A screenshot of the answered page is saved as a CI artifact in $SEQKIT_TEST_ARTI
 
 import contextlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,35 @@ def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translat
         for (_, weights), expected in zip(table, by_sentence, strict=True):
             assert weights == pytest.approx(expected, abs=1e-6)
         page.screenshot(path=str(ARTIFACTS / "demo_babi.png"), full_page=True)
+
+
+def test_a_review_shows_its_label_and_each_word_shaded_by_its_contribution(tiny_classifier_run):
+    from seqkit.api import Classifier
+
+    review = "A warm, funny and moving film. Dull in places."
+    (explained,) = Classifier.load(tiny_classifier_run).explain([review])
+    with demo_page([tiny_classifier_run], height=420) as page:
+        page.select_option("#model", "tiny-sentiment")
+        page.fill("#text", review)
+        page.click("#submit")
+        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        assert page.inner_text("#label") == explained.label
+        words = page.eval_on_selector_all(
+            "#contributions .word",
+            "words => words.map(w => [w.textContent, Number(w.dataset.contribution), w.dataset.side,"
+            " getComputedStyle(w).backgroundColor, w.title])",
+        )
+        assert [word[0] for word in words] == explained.tokens
+        largest = max(abs(score) for score in explained.contributions)
+        for (_, score, side, colour, title), expected in zip(words, explained.contributions, strict=True):
+            assert score == pytest.approx(expected, abs=1e-6)
+            # Green for the label, red against it; the opacity is the score's share of the largest one.
+            assert side == ("for" if expected > 0 else "against" if expected < 0 else "neither")
+            red, green, blue, *alpha = map(float, re.findall(r"[\d.]+", colour))  # rgb(...) when fully opaque
+            assert (red, green, blue) == ((22, 163, 74) if expected >= 0 else (220, 38, 38))
+            assert (alpha[0] if alpha else 1.0) == pytest.approx(abs(expected) / largest, abs=0.01)
+            assert title.startswith(f"{expected:+.4f}") and explained.label in title
+        assert {"for", "against"} <= {word[2] for word in words}  # both colours are exercised
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_sentiment.png"), full_page=True)
+    assert (ARTIFACTS / "demo_sentiment.png").stat().st_size > 1000

@@ -16,6 +16,11 @@ const askText = (model, text) => ({ model: model.name, texts: [text] });
 // Each task's request body for one input, how its answer is drawn, and how the form asks for the input.
 const tasks = {
   "slot-filling": { request: askText, render: renderTagged },
+  sentiment: {
+    request: (model, text) => ({ ...askText(model, text), explain: true }),
+    render: renderExplained,
+    placeholder: "a warm, funny and moving film",
+  },
   translation: { request: askText, render: renderGenerated, placeholder: "a text to translate" },
   "title-generation": { request: askText, render: renderGenerated, placeholder: "a news article's first sentence" },
   babi: {
@@ -73,6 +78,36 @@ function renderTagged(result) {
     parts.push(intent);
   }
   return parts;
+}
+
+// The label and its probabilities, then the words shaded by their contribution to that label: green speaks
+// for it, red against it, and the stronger the colour, the larger the score (relative to the text's largest).
+function renderExplained(result) {
+  const line = element("div", "output");
+  line.append("label: ");
+  const label = element("strong", "", result.label);
+  label.id = "label";
+  line.append(label);
+  const probabilities = Object.entries(result.probabilities)
+    .map(([name, probability]) => `${name} ${probability.toFixed(3)}`)
+    .join(", ");
+  line.append(` (${probabilities})`);
+  const sentence = element("div", "sentence");
+  sentence.id = "contributions";
+  const largest = Math.max(...result.contributions.map(Math.abs)) || 1;
+  result.tokens.forEach((token, index) => {
+    const score = result.contributions[index];
+    const word = element("span", "word", token);
+    const strength = Math.abs(score) / largest;
+    word.dataset.contribution = score;
+    word.dataset.side = score > 0 ? "for" : score < 0 ? "against" : "neither";
+    word.style.background = score >= 0 ? `rgba(22, 163, 74, ${strength})` : `rgba(220, 38, 38, ${strength})`;
+    word.style.color = strength > 0.6 ? "white" : "#1d2330";
+    word.title = `${score >= 0 ? "+" : ""}${score.toFixed(4)} ${score >= 0 ? "for" : "against"} ${result.label}`;
+    sentence.appendChild(word);
+  });
+  const legend = element("div", "legend", `green: for ${result.label}, red: against; hover a word for its score`);
+  return [line, sentence, legend];
 }
 
 // A cell shaded by its weight in [0, 1]: the darker, the more attention.
