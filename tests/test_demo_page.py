@@ -47,13 +47,18 @@ def demo_page(run_dirs: list[Path], height: int):
             browser.close()
 
 
+def ask(page, model: str, text: str) -> None:
+    """Pick `model`, type `text` and wait until the page has drawn the answer."""
+    page.select_option("#model", model)
+    page.fill("#text", text)
+    page.click("#submit")
+    page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+
+
 def test_typing_a_sentence_shows_its_slots_and_intent(tiny_tagger_run, tmp_path):
     (expected,) = Tagger.load(tiny_tagger_run).tag([SENTENCE])
     with demo_page([tiny_tagger_run], height=560) as page:
-        page.select_option("#model", "tiny-atis")
-        page.fill("#text", SENTENCE)
-        page.click("#submit")
-        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        ask(page, "tiny-atis", SENTENCE)
         slots = page.eval_on_selector_all(
             "#answer mark.slot",
             "marks => marks.map(mark => [mark.dataset.slot, mark.firstChild.textContent])",
@@ -125,10 +130,7 @@ def test_a_review_shows_its_label_and_each_word_shaded_by_its_contribution(tiny_
     review = "A warm, funny and moving film. Dull in places."
     (explained,) = Classifier.load(tiny_classifier_run).explain([review])
     with demo_page([tiny_classifier_run], height=420) as page:
-        page.select_option("#model", "tiny-sentiment")
-        page.fill("#text", review)
-        page.click("#submit")
-        page.wait_for_selector("#answer[data-state=done]", timeout=15_000)
+        ask(page, "tiny-sentiment", review)
         assert page.inner_text("#label") == explained.label
         words = page.eval_on_selector_all(
             "#contributions .word",
