@@ -19,7 +19,7 @@ import json
 import math
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -127,6 +127,8 @@ class Trainer:
             torch.manual_seed(self.seed + self.rank)  # each process draws its own dropout masks
         # Every epoch has as many batches as this one; the schedule needs the total before the first step.
         total_steps = len(self._epoch_batches(self.state.epoch)) * self.config.epochs
+        if self.config.max_steps is not None:
+            total_steps = min(total_steps, self.config.max_steps)
         previous_handlers = self._install_stop_handlers()
         try:
             while not self.state.finished and self.state.epoch < self.config.epochs and not self._stop_requested:
@@ -151,14 +153,16 @@ class Trainer:
         state = self.state
         self.model.train()
         show = (self.show_progress if self.show_progress is not None else None) if self.rank == 0 else False
+        # Indices, not the batches: a streamed epoch collates each batch only when it is reached.
         progress = tqdm(
-            batches[self.state.batch_in_epoch :],
+            range(self.state.batch_in_epoch, len(batches)),
             desc=f"epoch {self.state.epoch + 1}/{config.epochs}",
             disable=not show if show is not None else None,
             leave=False,
             unit="batch",
         )
-        for batch in progress:
+        for index in progress:
+            batch = batches[index]
             factor = learning_rate_factor(self.state.step, total_steps, config.schedule, config.warmup_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = config.learning_rate * factor
@@ -184,6 +188,9 @@ class Trainer:
             state.epoch_loss_sum += batch_loss
             state.epoch_batches += 1
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
+            if config.max_steps is not None and state.step >= config.max_steps:
+                state.finished = True  # the step budget ends the run after this epoch's evaluation
+                break
             if self.world_size > 1:
                 self._stop_requested = distributed.any_across(self._stop_requested)
             if self._stop_requested:
@@ -224,10 +231,15 @@ class Trainer:
                 f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
             )
 
-    def _epoch_batches(self, epoch: int) -> list[dict]:
-        """That epoch's batches, collated once (fit counts them before _run_epoch trains on them)."""
+    def _epoch_batches(self, epoch: int) -> Sequence[dict]:
+        """That epoch's batches, collated once (fit counts them before _run_epoch trains on them).
+
+        A Sequence (a streamed epoch, seqkit/data/streaming.py) is kept as it is and collates batch by batch.
+        """
         if self._collated_epoch != epoch:
-            self._collated, self._collated_epoch = list(self.batches(epoch)), epoch
+            batches = self.batches(epoch)
+            self._collated = batches if isinstance(batches, Sequence) else list(batches)
+            self._collated_epoch = epoch
         return self._collated
 
     def _clip_gradients(self) -> int:
