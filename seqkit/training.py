@@ -39,7 +39,8 @@ from seqkit.checkpoint import (
     settled_directory,
 )
 from seqkit.config import TrainConfig
-from seqkit.errors import RunDirError, SeqkitError
+from seqkit.device import model_device, to_device
+from seqkit.errors import ConfigError, RunDirError, SeqkitError
 
 LAST_CHECKPOINT = Path("checkpoints") / "last"
 
@@ -106,11 +107,18 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
         )
+        # The model is already where it should run (api.train moves it); batches follow it there.
+        self.device = model_device(model)
+        if config.amp and self.device.type != "cuda":
+            raise ConfigError(f"train.amp: mixed precision needs --device cuda (this run is on {self.device})")
+        # float16 autocast; the scaler keeps small gradients from underflowing (a no-op when amp is off).
+        self.scaler = torch.amp.GradScaler("cuda") if config.amp else None
         # Several processes (torchrun): gradients are averaged by DistributedDataParallel.
         self.world_size = distributed.world_size()
         self.rank = distributed.rank()
         if self.world_size > 1:
-            self.train_model: nn.Module = nn.parallel.DistributedDataParallel(model)
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model: nn.Module = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
         else:
             self.train_model = model
         self.state = TrainerState()
@@ -171,7 +179,9 @@ class Trainer:
                 continue
             self.optimizer.zero_grad(set_to_none=True)
             local = distributed.shard(batch, self.rank, self.world_size) if self.world_size > 1 else batch
-            loss = self.train_model(local).loss
+            local = to_device(local, self.device)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=self.scaler is not None):
+                loss = self.train_model(local).loss
             # This process's share of the global batch's mean loss (see seqkit/distributed.py).
             share = distributed.examples_in(local) / distributed.examples_in(batch)
             batch_loss = distributed.sum_across(loss.item() * share)
@@ -180,9 +190,17 @@ class Trainer:
                     f"loss became {batch_loss} at step {self.state.step + 1}; the last good checkpoint is kept "
                     f"in {self.run_dir / LAST_CHECKPOINT}"
                 )
-            (loss * share * self.world_size).backward()
-            state.epoch_clipped += self._clip_gradients()
-            self.optimizer.step()
+            scaled = loss * share * self.world_size
+            if self.scaler is None:
+                scaled.backward()
+                state.epoch_clipped += self._clip_gradients()
+                self.optimizer.step()
+            else:
+                self.scaler.scale(scaled).backward()
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+                state.epoch_clipped += self._clip_gradients()
+                self.scaler.step(self.optimizer)  # skipped when the gradients overflowed
+                self.scaler.update()
             state.step += 1
             state.batch_in_epoch += 1
             state.epoch_loss_sum += batch_loss
