@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine
+from benchmarks.common import emit, machine
 
 
 def synchronize(device: torch.device) -> None:
@@ -101,11 +101,7 @@ def main() -> None:
             entry = measure(task_name, device, amp, arguments.steps, arguments.warmup, arguments.repeats)
             results["tasks"].setdefault(task_name, []).append(entry)
             print(json.dumps({task_name: entry}), flush=True)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if arguments.out:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(text + "\n")
+    emit(results, arguments.out)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import machine
+from benchmarks.common import emit, machine
 
 VOCABULARY = 2000
 RECIPE = [
@@ -153,11 +153,7 @@ def main() -> None:
                 path.unlink()
     peaks = [entry["train"]["peak_rss_mib"] for entry in results["memory"]]
     results["peak_rss_growth"] = round(max(peaks) / min(peaks) - 1, 3)
-    text = json.dumps(results, indent=2)
-    print(text)
-    if arguments.out:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(text + "\n")
+    emit(results, arguments.out)
 
 
 if __name__ == "__main__":
