@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 MARKER = "seqkit-table.json"
 # Featurizing fewer rows than this in several processes costs more in start-up than it saves.
 PARALLEL_FROM_ROWS = 20_000
+RECORD_BATCH_ROWS = 100_000
 
 
 def file_identity(path: Path) -> dict:
@@ -112,7 +113,13 @@ def _build(folder: Path, identity: dict, rows, featurize, features: datasets.Fea
             desc="featurizing",
         )
         table_folder = work / "table"
-        featurized.save_to_disk(str(table_folder))
+        # Few, large record batches: opening a table reads every batch's header, and with the default 1,000
+        # rows per batch that (with the kernel's read-ahead) faults in nearly all of the mapped file.
+        default_rows, datasets.config.DEFAULT_MAX_BATCH_SIZE = datasets.config.DEFAULT_MAX_BATCH_SIZE, RECORD_BATCH_ROWS
+        try:
+            featurized.save_to_disk(str(table_folder))
+        finally:
+            datasets.config.DEFAULT_MAX_BATCH_SIZE = default_rows
         sizes = {path.name: path.stat().st_size for path in table_folder.iterdir() if path.is_file()}
         marker = {"rows": len(featurized), "files": sizes, "identity": identity}
         (table_folder / MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
