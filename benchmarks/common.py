@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[float]]:
@@ -36,3 +38,12 @@ def machine() -> dict:
         "torch": torch.__version__,
         "load_average_1min": os.getloadavg()[0],
     }
+
+
+def emit(results: dict, out: Path | None) -> None:
+    """Print the results as JSON and, with `out`, save them there too (benchmarks/results/...)."""
+    text = json.dumps(results, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml
+from seqkit.device import place, resolve_device
 from seqkit.errors import ConfigError, InputError, RunDirError
 from seqkit.run_dir import (
     CONFIG,
@@ -61,8 +62,11 @@ def train(
     overwrite: bool = False,
     show_progress: bool | None = None,
     tensorboard: bool = False,
+    device: str = "cpu",
 ) -> Path:
     """Train a model; returns the run dir. With `resume`, the run dir's own config is used.
+
+    `device` is where the model trains ("cpu" or "cuda"; under torchrun each process takes its local GPU).
 
     Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
     """
@@ -71,7 +75,8 @@ def train(
     from seqkit.training import Trainer
     from seqkit.training_pictures import epoch_pictures
 
-    distributed.initialize_from_environment()
+    target = resolve_device(device)
+    distributed.initialize_from_environment(target)
     main_process = distributed.is_main()
     if resume:
         if out is None:
@@ -97,13 +102,13 @@ def train(
             if main_process:
                 write_run_start(out, config, vocabularies)
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
-        model = build_model(config, vocabularies)
+        model = build_model(config, vocabularies).to(target)
         trainer = Trainer(
             model,
             config.train,
             out,
             batches=task.training_batches(config, vocabularies, splits["train"]),
-            evaluate=lambda m: task.evaluate(m, config, vocabularies, splits["valid"]),
+            evaluate=lambda m: task.evaluate(place(m, target), config, vocabularies, splits["valid"]),
             metric=task.metric,
             seed=config.seed,
             show_progress=show_progress,
@@ -120,11 +125,13 @@ def train(
     return out
 
 
-def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None) -> dict:
+def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "cpu") -> dict:
     """Score a run dir on a split and record the scores in its metrics.json."""
     if split not in ("train", "valid", "test"):
         raise ConfigError(f"--split: unknown split {split!r} (choose from: train, valid, test)")
+    target = resolve_device(device)
     recipe, vocabularies, model = load_run(run_dir)
+    model = place(model, target)
     task = get_task(recipe.task)
     sentences = task.load_splits(recipe, data_dir, (split,))[split]
     scores = task.evaluate(model, recipe, vocabularies, sentences)
@@ -132,9 +139,13 @@ def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None) -
     return scores
 
 
-def load_predictor_parts(run_dir: str | Path, task: str, what: str) -> tuple[Recipe, dict, torch.nn.Module]:
-    """(recipe, vocabularies, model) of a run dir, refusing one trained for another task."""
+def load_predictor_parts(
+    run_dir: str | Path, task: str, what: str, device: str = "cpu"
+) -> tuple[Recipe, dict, torch.nn.Module]:
+    """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task."""
+    target = resolve_device(device)
     recipe, vocabularies, model = load_run(Path(run_dir))
+    model = place(model, target)
     if recipe.task != task:
         raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not {what}")
     return recipe, vocabularies, model
@@ -172,8 +183,8 @@ class Tagger:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Tagger:
-        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger"))
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> Tagger:
+        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger", device))
 
     def tag(self, texts: list[str], batch_size: int = 256) -> list[TaggedText]:
         """Tokenize and tag each text. An empty (or whitespace-only) text raises InputError naming its index."""
@@ -229,8 +240,8 @@ class Reader:
     model: torch.nn.Module
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Reader:
-        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader"))
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> Reader:
+        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader", device))
 
     def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
         """Answer `question` about the story; an empty question or sentence raises InputError."""
@@ -309,8 +320,8 @@ class Classifier:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Classifier:
-        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier"))
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> Classifier:
+        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier", device))
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
         if isinstance(texts, str):
@@ -360,8 +371,9 @@ class Classifier:
 class _GenerationModel:
     """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
 
-    def __init__(self, run_dir: str | Path, task_name: str):
-        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, f"a {task_name!r} model")
+    def __init__(self, run_dir: str | Path, task_name: str, device: str = "cpu"):
+        what = f"a {task_name!r} model"
+        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, what, device)
 
     def generate(
         self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
@@ -386,8 +398,8 @@ class Translator:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Translator:
-        return cls(_GenerationModel(run_dir, "translation"))
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> Translator:
+        return cls(_GenerationModel(run_dir, "translation", device))
 
     def translate(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
@@ -407,8 +419,8 @@ class Summarizer:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> Summarizer:
-        return cls(_GenerationModel(run_dir, "title-generation"))
+    def load(cls, run_dir: str | Path, device: str = "cpu") -> Summarizer:
+        return cls(_GenerationModel(run_dir, "title-generation", device))
 
     def summarize(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64

@@ -19,6 +19,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural seque
 
 RecipeOption = Annotated[str | None, typer.Option("--recipe", "-r", help="Recipe name or YAML path.")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Folder holding the dataset's raw files.")]
+DeviceOption = Annotated[str, typer.Option("--device", help="cpu (default) or cuda (cuda:N for one GPU).")]
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a recipe value, e.g. --set train.epochs=5.")
 ]
@@ -48,6 +49,8 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Log scalars to RUN_DIR/tensorboard (needs tensorboard).")
     ] = False,
+    device: DeviceOption = "cpu",
+    amp: Annotated[bool, typer.Option("--amp", help="Mixed precision on CUDA (sets train.amp).")] = False,
 ) -> None:
     """Train a model from a recipe and write a run dir (with curves.png when matplotlib is installed)."""
     import os
@@ -60,6 +63,7 @@ def train(
     overrides = list(set_ or [])
     overrides += [f"data.task={subtask}"] if subtask is not None else []
     overrides += [f"data.size={size}"] if size is not None else []
+    overrides += ["train.amp=true"] if amp else []
     if repeats != 1:
         from seqkit.repeats import REPEATS_FILE, train_repeats
 
@@ -71,7 +75,7 @@ def train(
         typer.echo(json.dumps({"run_dir": str(run_dir), **summary}, indent=2))
         return
     run_dir = api.train(
-        task, recipe, data, out, overrides, resume=resume, overwrite=overwrite, tensorboard=tensorboard
+        task, recipe, data, out, overrides, resume=resume, overwrite=overwrite, tensorboard=tensorboard, device=device
     )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     typer.echo(json.dumps({"run_dir": str(run_dir), "dev": metrics["dev"]}, indent=2))
@@ -83,13 +87,14 @@ def evaluate(
     split: Annotated[str, typer.Option("--split", help="train, valid or test.")] = "test",
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
     from seqkit import api
     from seqkit.run_dir import read_recipe
     from seqkit.tasks import get_task
 
-    scores = api.evaluate(run_dir, split, data)
+    scores = api.evaluate(run_dir, split, data, device)
     # Tasks with a readable report (bAbI's per-task error table) print it; --json gives the raw scores.
     report = getattr(get_task(read_recipe(run_dir).task), "report", None)
     typer.echo(report(scores) if report is not None and not as_json else json.dumps(scores, indent=2))
@@ -217,11 +222,12 @@ def translate(
     n_best: NBestOption = 1,
     batch_size: BatchOption = 64,
     attention: AttentionOption = None,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Translate one text per line, streaming in batches (stdin to stdout unless --input/--output)."""
     from seqkit.api import Translator
 
-    _stream(Translator.load(run_dir).generator, input_file, output_file, beam, n_best, batch_size, attention)
+    _stream(Translator.load(run_dir, device).generator, input_file, output_file, beam, n_best, batch_size, attention)
 
 
 @app.command()
@@ -233,11 +239,12 @@ def summarize(
     n_best: NBestOption = 1,
     batch_size: BatchOption = 64,
     attention: AttentionOption = None,
+    device: DeviceOption = "cpu",
 ) -> None:
     """Write a title for each line of text, streaming in batches (stdin to stdout unless --input/--output)."""
     from seqkit.api import Summarizer
 
-    _stream(Summarizer.load(run_dir).generator, input_file, output_file, beam, n_best, batch_size, attention)
+    _stream(Summarizer.load(run_dir, device).generator, input_file, output_file, beam, n_best, batch_size, attention)
 
 
 def _stream(generator, input_file, output_file, beam, n_best, batch_size, attention) -> None:

@@ -75,6 +75,10 @@ class TrainConfig:
     patience: int | None = None
     # Threads for intra-op parallelism; null leaves torch's default (the number of cores).
     threads: int | None = None
+    # Stop after this many optimizer steps in all (the last epoch is cut short and evaluated); null: no limit.
+    max_steps: int | None = None
+    # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
+    amp: bool = False
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,24 @@ import torch
 import torch.distributed as dist
 
 
-def initialize_from_environment() -> None:
-    """Join the process group that torchrun describes (WORLD_SIZE > 1); a single process does nothing."""
+def initialize_from_environment(device: torch.device | None = None) -> None:
+    """Join the process group that torchrun describes (WORLD_SIZE > 1); a single process does nothing.
+
+    Training on CUDA uses nccl (each process on the GPU of its local rank), on the CPU gloo.
+    """
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if device is not None and device.type == "cuda":
+            torch.cuda.set_device(device)
+            dist.init_process_group("nccl")
+        else:
+            dist.init_process_group("gloo")
+
+
+def _collective_device() -> torch.device:
+    """nccl exchanges tensors on the GPU only; gloo on the CPU."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def rank() -> int:
@@ -52,7 +66,7 @@ def sum_across(value: float) -> float:
     """Sum a Python number over all processes (itself in a single process)."""
     if not dist.is_initialized():
         return value
-    tensor = torch.tensor([value], dtype=torch.float64)
+    tensor = torch.tensor([value], dtype=torch.float64, device=_collective_device())
     dist.all_reduce(tensor)
     return float(tensor.item())
 
@@ -75,9 +89,10 @@ def gather_rng_states() -> list[torch.Tensor]:
     state = torch.get_rng_state()
     if not dist.is_initialized():
         return [state]
+    state = state.to(_collective_device())
     states = [torch.empty_like(state) for _ in range(world_size())]
     dist.all_gather(states, state)
-    return states
+    return [gathered.cpu() for gathered in states]
 
 
 def barrier() -> None:

@@ -19,7 +19,7 @@ import json
 import math
 import signal
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,7 +39,8 @@ from seqkit.checkpoint import (
     settled_directory,
 )
 from seqkit.config import TrainConfig
-from seqkit.errors import RunDirError, SeqkitError
+from seqkit.device import model_device, to_device
+from seqkit.errors import ConfigError, RunDirError, SeqkitError
 
 LAST_CHECKPOINT = Path("checkpoints") / "last"
 
@@ -106,11 +107,18 @@ class Trainer:
         self.optimizer = torch.optim.AdamW(
             model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
         )
+        # The model is already where it should run (api.train moves it); batches follow it there.
+        self.device = model_device(model)
+        if config.amp and self.device.type != "cuda":
+            raise ConfigError(f"train.amp: mixed precision needs --device cuda (this run is on {self.device})")
+        # float16 autocast; the scaler keeps small gradients from underflowing (a no-op when amp is off).
+        self.scaler = torch.amp.GradScaler("cuda") if config.amp else None
         # Several processes (torchrun): gradients are averaged by DistributedDataParallel.
         self.world_size = distributed.world_size()
         self.rank = distributed.rank()
         if self.world_size > 1:
-            self.train_model: nn.Module = nn.parallel.DistributedDataParallel(model)
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.train_model: nn.Module = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
         else:
             self.train_model = model
         self.state = TrainerState()
@@ -127,6 +135,8 @@ class Trainer:
             torch.manual_seed(self.seed + self.rank)  # each process draws its own dropout masks
         # Every epoch has as many batches as this one; the schedule needs the total before the first step.
         total_steps = len(self._epoch_batches(self.state.epoch)) * self.config.epochs
+        if self.config.max_steps is not None:
+            total_steps = min(total_steps, self.config.max_steps)
         previous_handlers = self._install_stop_handlers()
         try:
             while not self.state.finished and self.state.epoch < self.config.epochs and not self._stop_requested:
@@ -151,14 +161,16 @@ class Trainer:
         state = self.state
         self.model.train()
         show = (self.show_progress if self.show_progress is not None else None) if self.rank == 0 else False
+        # Indices, not the batches: a streamed epoch collates each batch only when it is reached.
         progress = tqdm(
-            batches[self.state.batch_in_epoch :],
+            range(self.state.batch_in_epoch, len(batches)),
             desc=f"epoch {self.state.epoch + 1}/{config.epochs}",
             disable=not show if show is not None else None,
             leave=False,
             unit="batch",
         )
-        for batch in progress:
+        for index in progress:
+            batch = batches[index]
             factor = learning_rate_factor(self.state.step, total_steps, config.schedule, config.warmup_steps)
             for group in self.optimizer.param_groups:
                 group["lr"] = config.learning_rate * factor
@@ -167,7 +179,9 @@ class Trainer:
                 continue
             self.optimizer.zero_grad(set_to_none=True)
             local = distributed.shard(batch, self.rank, self.world_size) if self.world_size > 1 else batch
-            loss = self.train_model(local).loss
+            local = to_device(local, self.device)
+            with torch.autocast("cuda", dtype=torch.float16, enabled=self.scaler is not None):
+                loss = self.train_model(local).loss
             # This process's share of the global batch's mean loss (see seqkit/distributed.py).
             share = distributed.examples_in(local) / distributed.examples_in(batch)
             batch_loss = distributed.sum_across(loss.item() * share)
@@ -176,14 +190,25 @@ class Trainer:
                     f"loss became {batch_loss} at step {self.state.step + 1}; the last good checkpoint is kept "
                     f"in {self.run_dir / LAST_CHECKPOINT}"
                 )
-            (loss * share * self.world_size).backward()
-            state.epoch_clipped += self._clip_gradients()
-            self.optimizer.step()
+            scaled = loss * share * self.world_size
+            if self.scaler is None:
+                scaled.backward()
+                state.epoch_clipped += self._clip_gradients()
+                self.optimizer.step()
+            else:
+                self.scaler.scale(scaled).backward()
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+                state.epoch_clipped += self._clip_gradients()
+                self.scaler.step(self.optimizer)  # skipped when the gradients overflowed
+                self.scaler.update()
             state.step += 1
             state.batch_in_epoch += 1
             state.epoch_loss_sum += batch_loss
             state.epoch_batches += 1
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
+            if config.max_steps is not None and state.step >= config.max_steps:
+                state.finished = True  # the step budget ends the run after this epoch's evaluation
+                break
             if self.world_size > 1:
                 self._stop_requested = distributed.any_across(self._stop_requested)
             if self._stop_requested:
@@ -224,10 +249,15 @@ class Trainer:
                 f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
             )
 
-    def _epoch_batches(self, epoch: int) -> list[dict]:
-        """That epoch's batches, collated once (fit counts them before _run_epoch trains on them)."""
+    def _epoch_batches(self, epoch: int) -> Sequence[dict]:
+        """That epoch's batches, collated once (fit counts them before _run_epoch trains on them).
+
+        A Sequence (a streamed epoch, seqkit/data/streaming.py) is kept as it is and collates batch by batch.
+        """
         if self._collated_epoch != epoch:
-            self._collated, self._collated_epoch = list(self.batches(epoch)), epoch
+            batches = self.batches(epoch)
+            self._collated = batches if isinstance(batches, Sequence) else list(batches)
+            self._collated_epoch = epoch
         return self._collated
 
     def _clip_gradients(self) -> int:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 import torch
 from torch import nn
 
+from seqkit.device import model_device, to_cpu, to_device
 from seqkit.heads import HeadOutput
 from seqkit.layers.attention import Attention
 from seqkit.layers.copy import CopySwitch
@@ -51,6 +52,7 @@ class DecoderState:
     def select(self, rows: torch.Tensor) -> DecoderState:
         """The state of the batch rows `rows` (reorders beams and drops finished sentences)."""
         picked = {}
+        rows = rows.to(self.memory.device)  # decoding.py keeps its bookkeeping on the CPU
         for item in fields(self):
             value = getattr(self, item.name)
             if item.name == "hidden":
@@ -249,6 +251,7 @@ class Searchable:
         self.end_id = self.head.symbols.end
 
     def encode(self, batch: dict[str, torch.Tensor]) -> DecoderState:
+        batch = to_device(batch, model_device(self.head))
         return self.head.encode(self.model.encoder(batch), batch)
 
     def _project(self, attentional: torch.Tensor) -> torch.Tensor:
@@ -257,4 +260,6 @@ class Searchable:
         return nn.functional.linear(attentional, self.embedding.weight, self.output_bias)
 
     def decode_step(self, state: DecoderState, previous: torch.Tensor):
-        return self.head.decode_step(state, previous)
+        """(log-probabilities (B, V'), next state, attention (B, T)); the state stays on the model's device."""
+        log_probabilities, state, attention = self.head.decode_step(state, previous.to(state.memory.device))
+        return to_cpu(log_probabilities), state, to_cpu(attention)

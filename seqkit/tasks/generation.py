@@ -5,17 +5,28 @@ Both tasks compose these pieces; each keeps only its own data layout and metric.
 the data pipeline: with `data.subwords.vocab_size` set, sentencepiece models are trained on the training pairs
 (one joint model, or one per side) and stored in the run dir; with it null, text splits on whitespace (for
 pre-tokenized corpora like Gigaword, where copy attention can then point at whole source words).
+
+A large training corpus arrives as a ParallelCorpus (seqkit/data/parallel.py): vocabularies are then counted in
+streaming passes over the files, and the featurized pairs go once into a cached, memory-mapped Arrow table
+(seqkit/data/arrow_cache.py) from which each batch is read when the trainer asks for it.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import itertools
+import json
 from dataclasses import dataclass
 
+import datasets
 import torch
 
 from seqkit.config import Recipe
+from seqkit.data.arrow_cache import cached_table, file_identity
 from seqkit.data.batching import bucketed_order, collate
-from seqkit.data.parallel import TextPair
+from seqkit.data.parallel import ParallelCorpus, TextPair
+from seqkit.data.streaming import BucketedBatches, row_lengths
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import Searchable, Seq2SeqHead, TargetSymbols
@@ -98,10 +109,13 @@ def build_vocabularies(recipe: Recipe, train: list[TextPair]) -> dict:
     subwords: SubwordConfig = recipe.data.subwords
     vocabularies: dict = {}
     if subwords.vocab_size is not None:
-        sources, targets = [p.source for p in train], [p.target for p in train]
+        if isinstance(train, ParallelCorpus):  # streamed: each use reads the files again
+            sources, targets = train.sources(), train.targets()
+        else:
+            sources, targets = [p.source for p in train], [p.target for p in train]
         if subwords.joint:
             vocabularies["subwords"] = SubwordModel.train(
-                sources + targets, subwords.vocab_size, subwords.model_type
+                itertools.chain(sources, targets), subwords.vocab_size, subwords.model_type
             )
         else:
             vocabularies["source_subwords"] = SubwordModel.train(
@@ -161,6 +175,8 @@ def featurize(
 
 def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair]):
     """A function epoch -> batches; pairs longer than `data.max_length` tokens on either side are left out."""
+    if isinstance(train, ParallelCorpus):
+        return streamed_training_batches(recipe, vocabularies, train)
     max_length = recipe.data.max_length
     source_model, target_model = segmenters(vocabularies)
     featurized, lengths = [], []
@@ -180,6 +196,67 @@ def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair]):
         generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
         order = bucketed_order(lengths, recipe.train.batch_size, generator)
         return [collate([featurized[i] for i in indices], {"targets_out": -100}) for indices in order]
+
+    return batches_for_epoch
+
+
+class PairFeaturizer:
+    """Dataset.map's function: a batch of text pairs -> their id columns, too-long pairs left out."""
+
+    def __init__(self, vocabularies: dict, max_length: int, copy: bool):
+        self.vocabularies, self.max_length, self.copy = vocabularies, max_length, copy
+
+    def __call__(self, batch: dict[str, list[str]]) -> dict[str, list]:
+        source_model, target_model = segmenters(self.vocabularies)
+        columns: dict[str, list] = {}
+        for source, target in zip(batch["source"], batch["target"], strict=True):
+            source_tokens, target_tokens = tokenize(source, source_model), tokenize(target, target_model)
+            if len(source_tokens) > self.max_length or len(target_tokens) > self.max_length:
+                continue
+            for name, value in featurize(self.vocabularies, source_tokens, target_tokens, self.copy)[0].items():
+                columns.setdefault(name, []).append(value)
+        return columns
+
+
+def vocabulary_digest(vocabularies: dict) -> str:
+    """A hash of every vocabulary's content (lexicons and subword models): the ids depend on all of them."""
+    contents = {
+        name: hashlib.sha256(vocabulary.model_bytes).hexdigest()
+        if isinstance(vocabulary, SubwordModel)
+        else vocabulary.to_json()
+        for name, vocabulary in vocabularies.items()
+    }
+    return hashlib.sha256(json.dumps(contents, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _pair_rows(corpus: ParallelCorpus):
+    return ({"source": pair.source, "target": pair.target} for pair in corpus)
+
+
+def streamed_training_batches(recipe: Recipe, vocabularies: dict, corpus: ParallelCorpus):
+    """training_batches over a cached Arrow table: the same batches as the in-memory path, read lazily."""
+    max_length, copy = recipe.data.max_length, recipe.head.copy
+    identity = {
+        "kind": "seq2seq-pairs",
+        "source": file_identity(corpus.source_path),
+        "target": file_identity(corpus.target_path),
+        "limit": corpus.limit,
+        "max_length": max_length,
+        "copy": copy,
+        "vocabularies": vocabulary_digest(vocabularies),
+    }
+    ids = datasets.List(datasets.Value("int32"))
+    columns = {"words": ids, **({"source_copy": ids, "oov_count": datasets.Value("int32")} if copy else {})}
+    features = datasets.Features({**columns, "targets_in": ids, "targets_out": ids})
+    rows = functools.partial(_pair_rows, corpus)
+    table = cached_table(identity, rows, PairFeaturizer(vocabularies, max_length, copy), features)
+    if len(table) == 0:
+        raise ConfigError(f"data.max_length: no training pair is {max_length} tokens or shorter")
+    lengths = row_lengths(table, "words")  # (N,)
+
+    def batches_for_epoch(epoch: int) -> BucketedBatches:
+        generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+        return BucketedBatches(table, lengths, recipe.train.batch_size, generator, {"targets_out": -100})
 
     return batches_for_epoch
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqkit.config import Recipe
-from seqkit.data.parallel import TextPair, read_parallel
+from seqkit.data.parallel import TextPair, open_parallel, read_parallel
 from seqkit.data.sources import resolve_dataset
 from seqkit.metrics import rouge_scores
 from seqkit.tasks import generation
@@ -33,6 +33,9 @@ class TitleData:
     max_train_pairs: int | None = None
     max_valid_pairs: int | None = None
     max_length: int = 100
+    # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
+    # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
+    stream: bool | None = None
     subwords: SubwordConfig = field(default_factory=lambda: SubwordConfig(vocab_size=None))
 
 
@@ -53,7 +56,9 @@ class TitleGenerationTask:
         required = [name for split in splits for name in files[split][:2]]
         folder = resolve_dataset(data.dataset, required, data_dir)
         return {
-            split: read_parallel(folder / files[split][0], folder / files[split][1], files[split][2])
+            split: open_parallel(folder / files[split][0], folder / files[split][1], files[split][2], data.stream)
+            if split == "train"
+            else read_parallel(folder / files[split][0], folder / files[split][1], files[split][2])
             for split in splits
         }
 

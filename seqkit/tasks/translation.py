@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqkit.config import Recipe
-from seqkit.data.parallel import TextPair, read_parallel
+from seqkit.data.parallel import TextPair, open_parallel, read_parallel
 from seqkit.data.sources import resolve_dataset
 from seqkit.errors import ConfigError
 from seqkit.metrics import translation_scores
@@ -34,6 +34,9 @@ class TranslationData:
     max_valid_pairs: int | None = None
     # Training pairs longer than this many tokens (after segmentation) on either side are left out.
     max_length: int = 100
+    # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
+    # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
+    stream: bool | None = None
     subwords: SubwordConfig = field(default_factory=SubwordConfig)
 
 
@@ -59,10 +62,11 @@ class TranslationTask:
 
         required = [file(split, lang) for split in splits for lang in (data.src_lang, data.tgt_lang)]
         folder = resolve_dataset(data.dataset, required, data_dir)
+        paths = {split: (folder / file(split, data.src_lang), folder / file(split, data.tgt_lang)) for split in splits}
         return {
-            split: read_parallel(
-                folder / file(split, data.src_lang), folder / file(split, data.tgt_lang), limits[split]
-            )
+            split: open_parallel(*paths[split], limits[split], data.stream)
+            if split == "train"
+            else read_parallel(*paths[split], limits[split])
             for split in splits
         }
 

@@ -9,12 +9,17 @@ sentencepiece's word-boundary mark (U+2581), so joining them back gives the orig
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 
 import sentencepiece
 
 from seqkit.errors import RunDirError
+
+# Sentences a model is trained on at most (sampled beyond that), so memory stays bounded on big corpora.
+MAX_TRAINING_SENTENCES = 2_000_000
+TRAINING_SEED = 13
 
 
 class SubwordModel:
@@ -36,8 +41,12 @@ class SubwordModel:
     ) -> SubwordModel:
         """Train on `sentences`; `vocab_size` is a ceiling that small corpora may not reach."""
         buffer = io.BytesIO()
+        # A large corpus streams in; sentencepiece keeps a fixed-seed random sample of it, not all of it.
+        sentencepiece.set_random_generator_seed(TRAINING_SEED)
         sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter([*sentences, *([seed_text] if seed_text else [])]),
+            sentence_iterator=itertools.chain(sentences, [seed_text] if seed_text else []),
+            input_sentence_size=MAX_TRAINING_SENTENCES,
+            shuffle_input_sentence=True,
             model_writer=buffer,
             vocab_size=vocab_size,
             model_type=model_type,

@@ -1,0 +1,77 @@
+"""Batches read from a memory-mapped Arrow table, one at a time, in the same order as the in-memory path.
+
+`bucketed_order` in batching.py keeps Python lists of every index, which costs tens of bytes per example;
+here the same draws are kept in int32 tensors (4 bytes per example) and a batch is collated only when the
+trainer asks for it, from the rows it names. The random draws and the stable sort within pools are exactly
+those of `bucketed_order`, so a corpus gives the same batches streamed or in memory (a test checks it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import datasets
+import pyarrow.compute
+import torch
+
+from seqkit.data.batching import collate
+
+
+def row_lengths(table: datasets.Dataset, column: str) -> torch.Tensor:
+    """(N,) int32 token counts of a list column, read from the Arrow offsets without touching the values."""
+    lengths = pyarrow.compute.list_value_length(table.data.column(column)).to_numpy()
+    return torch.tensor(lengths, dtype=torch.int32)  # a private copy: 4 bytes per row
+
+
+class BucketedBatches(Sequence):
+    """One epoch's batches over `table`: `len()` batches, `[i]` collates batch i from the table's rows.
+
+    Same draws as batching.bucketed_order: shuffle, stable-sort by length within pools of `pool_batches`
+    batches, cut into batches, shuffle the batches.
+    """
+
+    def __init__(
+        self,
+        table: datasets.Dataset,
+        lengths: torch.Tensor,
+        batch_size: int,
+        generator: torch.Generator,
+        pad_values: dict[str, int] | None = None,
+        pool_batches: int = 50,
+    ):
+        self.table = table
+        self.pad_values = pad_values
+        count = len(lengths)
+        shuffled = torch.randperm(count, generator=generator, dtype=torch.int32)  # (N,)
+        pool = batch_size * pool_batches
+        starts, sizes = [], []
+        for pool_start in range(0, count, pool):
+            chunk = shuffled[pool_start : pool_start + pool]
+            # A stable sort keeps equal lengths in shuffled order, as Python's sorted does.
+            shuffled[pool_start : pool_start + pool] = chunk[torch.sort(lengths[chunk.long()], stable=True).indices]
+            for offset in range(0, len(chunk), batch_size):
+                starts.append(pool_start + offset)
+                sizes.append(min(batch_size, len(chunk) - offset))
+        self.order = shuffled
+        permutation = torch.randperm(len(starts), generator=generator)
+        self.starts = torch.tensor(starts, dtype=torch.int64)[permutation]  # (batches,)
+        self.sizes = torch.tensor(sizes, dtype=torch.int64)[permutation]  # (batches,)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def indices(self, index: int) -> list[int]:
+        """The table rows of batch `index`."""
+        start = int(self.starts[index])
+        return self.order[start : start + int(self.sizes[index])].tolist()
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if not -len(self) <= index < len(self):
+            raise IndexError(f"batch {index} of {len(self)}")
+        rows = self.indices(index % len(self))
+        columns = self.table[rows]  # a dict of column -> list, read from the memory-mapped table
+        names = list(columns)
+        examples = [{name: columns[name][row] for name in names} for row in range(len(rows))]
+        return collate(examples, self.pad_values)
