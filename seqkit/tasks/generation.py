@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import datasets
 import torch
@@ -25,7 +26,7 @@ import torch
 from seqkit.config import Recipe
 from seqkit.data.arrow_cache import cached_table, file_identity
 from seqkit.data.batching import bucketed_order, collate
-from seqkit.data.parallel import ParallelCorpus, TextPair
+from seqkit.data.parallel import ParallelCorpus, TextPair, open_parallel, read_parallel
 from seqkit.data.streaming import BucketedBatches, row_lengths
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
 from seqkit.errors import ConfigError
@@ -36,6 +37,30 @@ from seqkit.text.vocab import PAD, UNK, Vocab
 
 BEGIN = "<s>"
 END = "</s>"
+
+
+@dataclass(frozen=True)
+class PairLimits:
+    """The data options both generation tasks read; each task's data section adds its file layout."""
+
+    # Keep only the first N pairs of a split (quick experiments); null keeps all.
+    max_train_pairs: int | None = None
+    max_valid_pairs: int | None = None
+    # Training pairs longer than this many tokens (after segmentation) on either side are left out.
+    max_length: int = 100
+    # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
+    # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
+    stream: bool | None = None
+
+
+def load_pair_splits(data: PairLimits, paths: dict[str, tuple[Path, Path]]) -> dict:
+    """Each split's pairs from its (source, target) files; the training split may stream (`data.stream`)."""
+    limits = {"train": data.max_train_pairs, "valid": data.max_valid_pairs, "test": None}
+    return {
+        split: open_parallel(*files, limits[split], data.stream) if split == "train"
+        else read_parallel(*files, limits[split])
+        for split, files in paths.items()
+    }
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqkit.config import Recipe
-from seqkit.data.parallel import TextPair, open_parallel, read_parallel
+from seqkit.data.parallel import TextPair
 from seqkit.data.sources import resolve_dataset
 from seqkit.metrics import rouge_scores
 from seqkit.tasks import generation
-from seqkit.tasks.generation import Seq2SeqConfig, SubwordConfig
+from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 PREFIX_WORDS = 8
 
 
 @dataclass(frozen=True)
-class TitleData:
+class TitleData(PairLimits):
     dataset: str = "gigaword"
     train_source: str = "train.article.txt.gz"
     train_target: str = "train.title.txt.gz"
@@ -30,12 +30,6 @@ class TitleData:
     valid_target: str = "valid.title.filter.txt"
     test_source: str = "test.article.txt"
     test_target: str = "test.title.txt"
-    max_train_pairs: int | None = None
-    max_valid_pairs: int | None = None
-    max_length: int = 100
-    # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
-    # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
-    stream: bool | None = None
     subwords: SubwordConfig = field(default_factory=lambda: SubwordConfig(vocab_size=None))
 
 
@@ -49,18 +43,15 @@ class TitleGenerationTask:
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: TitleData = recipe.data
         files = {
-            "train": (data.train_source, data.train_target, data.max_train_pairs),
-            "valid": (data.valid_source, data.valid_target, data.max_valid_pairs),
-            "test": (data.test_source, data.test_target, None),
+            "train": (data.train_source, data.train_target),
+            "valid": (data.valid_source, data.valid_target),
+            "test": (data.test_source, data.test_target),
         }
-        required = [name for split in splits for name in files[split][:2]]
+        required = [name for split in splits for name in files[split]]
         folder = resolve_dataset(data.dataset, required, data_dir)
-        return {
-            split: open_parallel(folder / files[split][0], folder / files[split][1], files[split][2], data.stream)
-            if split == "train"
-            else read_parallel(folder / files[split][0], folder / files[split][1], files[split][2])
-            for split in splits
-        }
+        return generation.load_pair_splits(
+            data, {split: (folder / files[split][0], folder / files[split][1]) for split in splits}
+        )
 
     # The pipeline and the model are the shared generation ones; only the data layout and the metric differ.
     build_vocabularies = staticmethod(generation.build_vocabularies)

@@ -11,16 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from seqkit.config import Recipe
-from seqkit.data.parallel import TextPair, open_parallel, read_parallel
+from seqkit.data.parallel import TextPair
 from seqkit.data.sources import resolve_dataset
 from seqkit.errors import ConfigError
 from seqkit.metrics import translation_scores
 from seqkit.tasks import generation
-from seqkit.tasks.generation import Seq2SeqConfig, SubwordConfig
+from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 
 @dataclass(frozen=True)
-class TranslationData:
+class TranslationData(PairLimits):
     dataset: str = "multi30k"
     src_lang: str = "de"
     tgt_lang: str = "en"
@@ -29,14 +29,6 @@ class TranslationData:
     train: str = "train"
     valid: str = "val"
     test: str = "test_2016_flickr"
-    # Keep only the first N pairs of a split (quick experiments); null keeps all.
-    max_train_pairs: int | None = None
-    max_valid_pairs: int | None = None
-    # Training pairs longer than this many tokens (after segmentation) on either side are left out.
-    max_length: int = 100
-    # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
-    # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
-    stream: bool | None = None
     subwords: SubwordConfig = field(default_factory=SubwordConfig)
 
 
@@ -50,7 +42,6 @@ class TranslationTask:
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: TranslationData = recipe.data
         names = {"train": data.train, "valid": data.valid, "test": data.test}
-        limits = {"train": data.max_train_pairs, "valid": data.max_valid_pairs, "test": None}
 
         def file(split: str, lang: str) -> str:
             try:
@@ -63,12 +54,7 @@ class TranslationTask:
         required = [file(split, lang) for split in splits for lang in (data.src_lang, data.tgt_lang)]
         folder = resolve_dataset(data.dataset, required, data_dir)
         paths = {split: (folder / file(split, data.src_lang), folder / file(split, data.tgt_lang)) for split in splits}
-        return {
-            split: open_parallel(*paths[split], limits[split], data.stream)
-            if split == "train"
-            else read_parallel(*paths[split], limits[split])
-            for split in splits
-        }
+        return generation.load_pair_splits(data, paths)
 
     # The pipeline and the model are the shared generation ones; only the data layout and the metric differ.
     build_vocabularies = staticmethod(generation.build_vocabularies)
