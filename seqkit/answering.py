@@ -75,10 +75,11 @@ def answer_command(
     support: str | None,
     interactive: bool,
     as_json: bool,
+    quantize: str | None = None,
 ) -> None:
     from seqkit.api import Reader
 
-    reader = Reader.load(run_dir)
+    reader = Reader.load(run_dir, quantize=quantize)
     sentences, questions = read_story_file(story) if story is not None else ([], [])
     if question is not None:
         supports = _support_positions(support, len(sentences))

@@ -140,15 +140,23 @@ def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None, d
 
 
 def load_predictor_parts(
-    run_dir: str | Path, task: str, what: str, device: str = "cpu"
+    run_dir: str | Path, task: str, what: str, device: str = "cpu", quantize: str | None = None
 ) -> tuple[Recipe, dict, torch.nn.Module]:
-    """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task."""
+    """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task.
+
+    `quantize="int8"` converts the float model's Linear/LSTM/GRU layers to dynamic int8 (seqkit/quantization.py);
+    int8 kernels run on the CPU only.
+    """
+    from seqkit.quantization import quantize as quantized
+
+    if quantize is not None and device != "cpu":
+        raise ConfigError(f"--quantize {quantize} runs on the CPU; it cannot be combined with --device {device}")
     target = resolve_device(device)
     recipe, vocabularies, model = load_run(Path(run_dir))
     model = place(model, target)
     if recipe.task != task:
         raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not {what}")
-    return recipe, vocabularies, model
+    return recipe, vocabularies, quantized(model, quantize)
 
 
 @dataclass
@@ -183,8 +191,8 @@ class Tagger:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Tagger:
-        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger", device))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Tagger:
+        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger", device, quantize))
 
     def tag(self, texts: list[str], batch_size: int = 256) -> list[TaggedText]:
         """Tokenize and tag each text. An empty (or whitespace-only) text raises InputError naming its index."""
@@ -240,8 +248,8 @@ class Reader:
     model: torch.nn.Module
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Reader:
-        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader", device))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Reader:
+        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader", device, quantize))
 
     def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
         """Answer `question` about the story; an empty question or sentence raises InputError."""
@@ -320,8 +328,8 @@ class Classifier:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Classifier:
-        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier", device))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Classifier:
+        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier", device, quantize))
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
         if isinstance(texts, str):
@@ -371,9 +379,9 @@ class Classifier:
 class _GenerationModel:
     """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
 
-    def __init__(self, run_dir: str | Path, task_name: str, device: str = "cpu"):
+    def __init__(self, run_dir: str | Path, task_name: str, device: str = "cpu", quantize: str | None = None):
         what = f"a {task_name!r} model"
-        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, what, device)
+        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, what, device, quantize)
 
     def generate(
         self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
@@ -398,8 +406,8 @@ class Translator:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Translator:
-        return cls(_GenerationModel(run_dir, "translation", device))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Translator:
+        return cls(_GenerationModel(run_dir, "translation", device, quantize))
 
     def translate(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
@@ -419,8 +427,8 @@ class Summarizer:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu") -> Summarizer:
-        return cls(_GenerationModel(run_dir, "title-generation", device))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Summarizer:
+        return cls(_GenerationModel(run_dir, "title-generation", device, quantize))
 
     def summarize(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64

@@ -23,6 +23,10 @@ DeviceOption = Annotated[str, typer.Option("--device", help="cpu (default) or cu
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a recipe value, e.g. --set train.epochs=5.")
 ]
+QuantizeOption = Annotated[
+    str | None,
+    typer.Option("--quantize", help="Quantize the float model at load time for faster CPU inference: int8."),
+]
 
 
 @app.command()
@@ -105,11 +109,12 @@ def tag(
     run_dir: Annotated[Path, typer.Argument(help="A slot-filling or NER run dir.")],
     texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag; stdin lines when none.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    quantize: QuantizeOption = None,
 ) -> None:
     """Tag texts with slots (and the intent): `token/TAG` per token, then the intent."""
     from seqkit.api import Tagger
 
-    tagger = Tagger.load(run_dir)
+    tagger = Tagger.load(run_dir, quantize=quantize)
     if texts:
         numbered = [(None, text) for text in texts]
     else:
@@ -223,11 +228,13 @@ def translate(
     batch_size: BatchOption = 64,
     attention: AttentionOption = None,
     device: DeviceOption = "cpu",
+    quantize: QuantizeOption = None,
 ) -> None:
     """Translate one text per line, streaming in batches (stdin to stdout unless --input/--output)."""
     from seqkit.api import Translator
 
-    _stream(Translator.load(run_dir, device).generator, input_file, output_file, beam, n_best, batch_size, attention)
+    generator = Translator.load(run_dir, device, quantize=quantize).generator
+    _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
 
 
 @app.command()
@@ -240,11 +247,13 @@ def summarize(
     batch_size: BatchOption = 64,
     attention: AttentionOption = None,
     device: DeviceOption = "cpu",
+    quantize: QuantizeOption = None,
 ) -> None:
     """Write a title for each line of text, streaming in batches (stdin to stdout unless --input/--output)."""
     from seqkit.api import Summarizer
 
-    _stream(Summarizer.load(run_dir, device).generator, input_file, output_file, beam, n_best, batch_size, attention)
+    generator = Summarizer.load(run_dir, device, quantize=quantize).generator
+    _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
 
 
 def _stream(generator, input_file, output_file, beam, n_best, batch_size, attention) -> None:
@@ -318,11 +327,12 @@ def answer(
         bool, typer.Option("--interactive", "-i", help="Read sentences and questions (with ?) from stdin.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per answer.")] = False,
+    quantize: QuantizeOption = None,
 ) -> None:
     """Answer questions about a story and show where each hop of the memory network looked."""
     from seqkit.answering import answer_command
 
-    answer_command(run_dir, story, question, support, interactive, as_json)
+    answer_command(run_dir, story, question, support, interactive, as_json, quantize)
 
 
 @app.command()
@@ -330,11 +340,12 @@ def classify(
     run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
     texts: TextsArgument = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON per text, with probabilities.")] = False,
+    quantize: QuantizeOption = None,
 ) -> None:
     """Classify texts: the label and its probability per text (tab-separated), or JSON."""
     from seqkit.api import Classifier
 
-    classifier = Classifier.load(run_dir)
+    classifier = Classifier.load(run_dir, quantize=quantize)
     failures = 0
     for where, text in _texts_or_stdin(texts):
         if not text.strip():
