@@ -1,0 +1,64 @@
+"""Float against int8 dynamic quantization on each test set: items/s and the task's test metric, as JSON.
+
+    PYTHONPATH=. SEQKIT_DATA_DIR=../shared/data python -m benchmarks.quantization RUN_DIR [RUN_DIR ...] \
+        [--threads 1] [--repeats 3]
+
+Each round scores the whole test split with the float model and then with its int8 copy (seqkit/quantization.py)
+through the task's own `evaluate`, i.e. the path `seqkit evaluate` takes, tokenizing and search included; the
+speed is test items / seconds of that call (median over rounds, the two taking turns so that load from other
+processes hits both alike), and the speed-up is the median of the per-round ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from benchmarks.common import machine
+from seqkit.quantization import quantize
+from seqkit.run_dir import load_run
+from seqkit.tasks import get_task
+
+
+def compare(run_dir: Path, repeats: int) -> dict:
+    recipe, vocabularies, model = load_run(run_dir)
+    task = get_task(recipe.task)
+    test = task.load_splits(recipe, None, ("test",))["test"]
+    variants = {"float": model, "int8": quantize(load_run(run_dir)[2], "int8")}
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    scores: dict[str, dict] = {}
+    for _ in range(repeats):
+        for name, variant in variants.items():
+            started = time.perf_counter()
+            scores[name] = task.evaluate(variant, recipe, vocabularies, test)
+            seconds[name].append(time.perf_counter() - started)
+    metric = task.metric
+    result = {"run_dir": str(run_dir), "task": recipe.task, "test_items": len(test), "metric": metric}
+    for name in variants:
+        result[f"{name}_items_per_second"] = round(len(test) / statistics.median(seconds[name]), 1)
+        result[f"{name}_{metric}"] = round(float(scores[name][metric]), 3)
+    ratios = [float_seconds / int8_seconds for float_seconds, int8_seconds in zip(*seconds.values(), strict=True)]
+    result["speedup"] = round(statistics.median(ratios), 3)
+    result["metric_change"] = round(result[f"int8_{metric}"] - result[f"float_{metric}"], 3)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run_dirs", nargs="+", type=Path)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    arguments = parser.parse_args()
+    torch.set_num_threads(arguments.threads)
+    results = [compare(run_dir, arguments.repeats) for run_dir in arguments.run_dirs]
+    report = {"threads": arguments.threads, "repeats": arguments.repeats, "machine": machine(), "runs": results}
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
