@@ -9,6 +9,7 @@ trigram vocabulary is stored and no trigram is ever unknown. Bucket 0 is reserve
 The encoder multiplies the trigram count vector by a learned matrix, implemented as a sum of embedding rows.
 """
 
+import functools
 import zlib
 
 import torch
@@ -25,7 +26,13 @@ def letter_trigrams(word: str) -> list[str]:
 
 def trigram_buckets(word: str, buckets: int) -> list[int]:
     """The hashed bucket (1 .. buckets-1) of each letter trigram of `word`."""
-    return [1 + zlib.crc32(trigram.encode("utf-8")) % (buckets - 1) for trigram in letter_trigrams(word)]
+    return list(_cached_trigram_buckets(word, buckets))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _cached_trigram_buckets(word: str, buckets: int) -> tuple[int, ...]:
+    # Words repeat (Zipf): hashing each distinct word once makes featurizing a text a dictionary lookup per word.
+    return tuple(1 + zlib.crc32(trigram.encode("utf-8")) % (buckets - 1) for trigram in letter_trigrams(word))
 
 
 class WordHashEncoder(nn.Module):

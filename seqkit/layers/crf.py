@@ -71,17 +71,22 @@ class CRF(nn.Module):
         return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-        """Viterbi: the highest-scoring allowed path of each sequence, as lists of its real length."""
+        """Viterbi: the highest-scoring allowed path of each sequence, as lists of its real length.
+
+        The forward pass keeps only the best score per tag (a max without indices over a (B, C_to, C_from)
+        tensor whose reduced axis is contiguous, several times faster on a CPU than a max that also returns
+        where it was); the backward pass then recovers each sequence's best predecessor from the stored (B, C)
+        scores for the one tag on its path, which costs O(B C) per step instead of O(B C^2).
+        """
         forbidden_start = (~self.allowed_start).float() * _FORBIDDEN
-        transitions = self.transitions + (~self.allowed_transitions).float() * _FORBIDDEN
+        transitions = self.transitions + (~self.allowed_transitions).float() * _FORBIDDEN  # (C_from, C_to)
+        incoming = transitions.t().contiguous()  # (C_to, C_from)
         score = self.start + forbidden_start + emissions[:, 0]  # (B, C)
-        backpointers = []
+        history = [score]
         for t in range(1, emissions.size(1)):
-            candidate = score.unsqueeze(2) + transitions  # (B, C_from, C_to)
-            best, best_from = candidate.max(dim=1)  # (B, C_to)
-            step_mask = mask[:, t].unsqueeze(1)
-            score = torch.where(step_mask, best + emissions[:, t], score)
-            backpointers.append(best_from)
+            best = (score.unsqueeze(1) + incoming).amax(dim=2)  # (B, C_to)
+            score = torch.where(mask[:, t].unsqueeze(1), best + emissions[:, t], score)
+            history.append(score)
         score = score + self.end
         last = mask.sum(dim=1) - 1  # (B,) position of each last real token
         current = score.argmax(dim=1)  # (B,) best final tag
@@ -91,7 +96,7 @@ class CRF(nn.Module):
         for t in range(emissions.size(1) - 1, -1, -1):
             path[:, t] = current
             if t > 0:
-                previous = backpointers[t - 1].gather(1, current.unsqueeze(1)).squeeze(1)
+                previous = (history[t - 1] + incoming[current]).argmax(dim=1)  # (B,) best tag at t - 1
                 current = torch.where(t <= last, previous, current)
         return [row[: length + 1] for row, length in zip(path.tolist(), last.tolist(), strict=True)]
 

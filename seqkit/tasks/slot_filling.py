@@ -160,15 +160,17 @@ class SlotFillingTask:
             batch = collate([featurized[i] for i in indices])
             output = model(batch)
             paths = model.head.decode_tags(output)
-            intent_probabilities = None
+            tag_names = vocabularies["tags"].tokens
+            intents = None
             if "intent_logits" in output.extras:
-                intent_probabilities = output.extras["intent_logits"].softmax(dim=-1)  # (B, C_intents)
+                # One max and one conversion to Python for the whole batch, not a tensor op per sentence.
+                probabilities, best = output.extras["intent_logits"].softmax(dim=-1).max(dim=-1)  # (B,), (B,)
+                intent_names = vocabularies["intents"].tokens
+                intents = [(intent_names[i], p) for i, p in zip(best.tolist(), probabilities.tolist(), strict=True)]
             for row, index in enumerate(indices):
-                prediction = {"tags": [vocabularies["tags"].token(t) for t in paths[row]]}
-                if intent_probabilities is not None:
-                    probability, best = intent_probabilities[row].max(dim=0)
-                    prediction["intent"] = vocabularies["intents"].token(int(best))
-                    prediction["intent_probability"] = float(probability)
+                prediction = {"tags": [tag_names[t] for t in paths[row]]}
+                if intents is not None:
+                    prediction["intent"], prediction["intent_probability"] = intents[row]
                 results[index] = prediction
         return results
 
