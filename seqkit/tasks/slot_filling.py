@@ -153,7 +153,8 @@ class SlotFillingTask:
         self, model, recipe: Recipe, vocabularies: dict[str, Vocab], token_lists: list[list[str]], batch_size: int = 256
     ) -> list[dict]:
         """Tag tokenized sentences; returns per sentence its tags, intent and intent probability."""
-        model.eval()
+        if model.training:  # eval() walks every module: a millisecond that a one-sentence call would pay each time
+            model.eval()
         results: list[dict | None] = [None] * len(token_lists)
         featurized = [self.featurize(recipe, vocabularies, tokens, None) for tokens in token_lists]
         for indices in bucketed_order([len(t) for t in token_lists], batch_size):
