@@ -2,7 +2,10 @@
 
 The model contract (see heads/seq2seq.Searchable): `encode(batch) -> state`, `decode_step(state, previous
 (B,)) -> (log-probabilities (B, V), state, attention (B, T))`, `state.select(rows)`, and `begin_id` /
-`end_id`.
+`end_id`. A state may also offer `state.reorder(rows)` for the steps where rows only move within their own
+sentence (beams re-ranked, no sentence leaving): it then needs to gather only what depends on the hypothesis (the
+decoder's hidden state), not what depends on the source (encoder memory, attention keys, masks), which is what
+keeps a step's cost from growing with the whole batch's memory.
 
 Each sentence may produce at most ceil(max_length_ratio * source length) tokens before the end symbol, which
 is forced at that length. Beam search (as in fairseq and OpenNMT) keeps `beam` live hypotheses per sentence;
@@ -71,7 +74,7 @@ def greedy_search(
                 tokens[sentence].append(int(best[live]))
         keep = best != searchable.end_id
         rows, previous = rows[keep], best[keep]
-        if rows.numel():
+        if rows.numel() and not bool(keep.all()):  # the state changes only when a sentence leaves
             state = state.select(keep.nonzero().squeeze(1))
         step += 1
     return results
@@ -100,6 +103,7 @@ def beam_search(
     attention_histories: torch.Tensor | None = None  # (B' * K, t, T)
     previous = torch.full((count * beam,), searchable.begin_id, dtype=torch.long)
     finished: list[list[Hypothesis]] = [[] for _ in range(count)]
+    finished_counts = torch.zeros(count, dtype=torch.long)
     step = 0
     while sentences.numel():
         log_probabilities, state, attention = searchable.decode_step(state, previous)  # (B'K, V), (B'K, T)
@@ -126,6 +130,7 @@ def beam_search(
                 continue
             row = int(origin_rows[block, column])
             history = [] if with_attention is False else list(attention_histories[row])
+            finished_counts[sentence] += 1
             finished[sentence].append(
                 _finish(
                     histories[row].tolist(),
@@ -144,7 +149,7 @@ def beam_search(
         new_scores = top_scores.gather(1, chosen_columns)  # (B', K)
         selected_rows = origin_rows.gather(1, chosen_columns).reshape(-1)  # (B'K,)
         selected_words = words.gather(1, chosen_columns).reshape(-1)
-        done = torch.tensor([len(finished[int(s)]) >= beam for s in sentences], dtype=torch.bool)
+        done = finished_counts[sentences] >= beam
         done |= ~torch.isfinite(new_scores).any(dim=1)
         histories = torch.cat([histories[selected_rows], selected_words.unsqueeze(1)], dim=1)
         if attention_histories is not None:
@@ -156,7 +161,11 @@ def beam_search(
         if attention_histories is not None:
             attention_histories = attention_histories[keep_rows]
         if sentences.numel():
-            state = state.select(selected_rows[keep_rows])
+            rows = selected_rows[keep_rows]
+            reorder = getattr(state, "reorder", None)
+            # While every sentence stays, each row's source is the one it already has (beams move within their
+            # sentence), so a state that can reorder only its hypothesis-dependent part does so.
+            state = reorder(rows) if reorder is not None and keep_blocks.numel() == live else state.select(rows)
         step += 1
     return [sorted(found, key=lambda h: -h.score)[:n_best] for found in finished]
 

@@ -14,7 +14,7 @@ Search (greedy, beam) lives in seqkit/decoding.py and uses `encode` and `decode_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import torch
 from torch import nn
@@ -61,6 +61,13 @@ class DecoderState:
                 value = value[rows]
             picked[item.name] = value
         return DecoderState(**picked)
+
+    def reorder(self, rows: torch.Tensor) -> DecoderState:
+        """Like `select`, for rows that stay within their own sentence (beam search re-ranking its beams):
+        memory, keys, mask and copy ids depend on the source alone, so they are kept, not copied."""
+        hidden = tuple(h[:, rows] for h in self.hidden) if isinstance(self.hidden, tuple) else self.hidden[:, rows]
+        feed = self.feed[rows] if self.feed is not None else None
+        return replace(self, hidden=hidden, feed=feed)
 
 
 class Seq2SeqHead(nn.Module):
