@@ -34,7 +34,7 @@ class Slice:
     repeats: int
 
 
-SLICES = {"full": Slice(20, 500, 100, 5), "quick": Slice(2, 12, 4, 1)}
+SLICES = {"full": Slice(20, 300, 50, 3), "quick": Slice(2, 12, 4, 1)}
 
 
 @dataclass
