@@ -1,6 +1,8 @@
-"""Renders the harness's JSON document as the Markdown table of the README's Performance section.
+"""Renders the benchmarks' JSON documents as the Markdown tables of the README's Performance section.
 
-    python -m benchmarks.render benchmarks/results/all.json
+    python -m benchmarks.render benchmarks/results/harness-1thread.json   # python -m benchmarks --out
+    python -m benchmarks.render benchmarks/results/quantization.json      # python -m benchmarks.quantization
+    python -m benchmarks.render benchmarks/results/beam_scaling.json      # python -m benchmarks.beam_scaling
 """
 
 from __future__ import annotations
@@ -41,9 +43,43 @@ def table(document: dict) -> str:
     return "\n".join(lines)
 
 
+def quantization_table(document: dict) -> str:
+    """Float against int8 per run dir: items/s, the speed-up, and the test metric of both."""
+    lines = ["| run | test items | float items/s | int8 items/s | speed-up | metric | float | int8 |", "|---" * 8 + "|"]
+    for run in document["runs"]:
+        metric = run["metric"]
+        lines.append(
+            f"| {run['task']} | {run['test_items']:,} | {run['float_items_per_second']:,.1f} "
+            f"| {run['int8_items_per_second']:,.1f} | {run['speedup']:.2f}x | {metric} | {run[f'float_{metric}']:.2f} "
+            f"| {run[f'int8_{metric}']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+def beam_table(document: dict) -> str:
+    """Beam search sentences/s per batch size, and the whole test set's time."""
+    curve = document["sentences_per_second_by_batch_size"]
+    lines = ["| batch size | " + " | ".join(curve) + " |", "|---" * (len(curve) + 1) + "|"]
+    lines.append("| sentences/s | " + " | ".join(f"{rate:.1f}" for rate in curve.values()) + " |")
+    lines.append("")
+    lines.append(
+        f"All {document['test_sentences']:,} test sentences, beam {document['beam']}, batch size "
+        f"{document['test_batch_size']}: {document['test_seconds']:.1f} s ({document['threads']} thread(s))."
+    )
+    return "\n".join(lines)
+
+
+def render(document: dict) -> str:
+    if "runs" in document:
+        return quantization_table(document)
+    if "sentences_per_second_by_batch_size" in document:
+        return beam_table(document)
+    return table(document)
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as file:
-        print(table(json.load(file)))
+        print(render(json.load(file)))
 
 
 if __name__ == "__main__":

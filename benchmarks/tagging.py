@@ -19,6 +19,7 @@ import torch
 from benchmarks.common import machine, median_rate, peak_rss_mib
 from seqkit.api import Tagger, load_recipe
 from seqkit.model import build_model
+from seqkit.quantization import quantize
 from seqkit.run_dir import load_run
 from seqkit.tasks import get_task
 
@@ -30,6 +31,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--training-batches", type=int, default=40)
+    parser.add_argument("--quantize", default=None, help="Tag with the model quantized at load (int8).")
     arguments = parser.parse_args()
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
@@ -56,7 +58,7 @@ def main() -> None:
             optimizer.step()
         return sum(int(batch["lengths"].sum()) for batch in batches)
 
-    tagger = Tagger(recipe, vocabularies, model.eval())
+    tagger = Tagger(recipe, vocabularies, quantize(model.eval(), arguments.quantize))
     texts = [" ".join(sentence.tokens) for sentence in splits["test"]]
 
     def tag_all() -> int:
@@ -74,6 +76,7 @@ def main() -> None:
     report = {
         "benchmark": "tagging",
         "recipe": arguments.recipe if not arguments.run_dir else str(arguments.run_dir),
+        "quantize": arguments.quantize,
         "training_tokens_per_second": round(training_rate, 1),
         "training_runs": [round(rate, 1) for rate in training_runs],
         "tagging_sentences_per_second": round(tagging_rate, 1),
