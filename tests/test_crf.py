@@ -63,3 +63,22 @@ def test_bio_constraints_forbid_orphan_inside_tags():
     emissions[0, :, 1] = 10.0  # the emissions want "I-a I-a", which may not start a sentence
     (path,) = crf.decode(emissions, torch.ones(1, 2, dtype=torch.bool))
     assert names[path[0]] != "I-a"
+
+
+def test_best_incoming_equals_the_full_maximum_with_bio_constraints():
+    import numpy
+
+    from seqkit.layers.crf import BestIncoming
+
+    tags = ["O"] + [f"{prefix}-{kind}" for kind in "abcdefghij" for prefix in ("B", "I")]
+    _, allowed = bio_constraints(tags)
+    allowed = allowed.numpy()
+    generator = numpy.random.default_rng(0)
+    incoming = numpy.where(allowed, generator.normal(size=allowed.shape), -1e4).T.astype(numpy.float32)
+    # Peaked rows (one tag far ahead, as after training) take the shortcut; flat rows fall back to the full max.
+    peaked = generator.normal(size=(6, len(tags))).astype(numpy.float32)
+    peaked[numpy.arange(6), generator.integers(len(tags), size=6)] += 30.0
+    flat = generator.normal(size=(6, len(tags))).astype(numpy.float32)
+    score = numpy.concatenate([peaked, flat])
+    full = (score[:, None, :] + incoming[None]).max(axis=2)
+    assert numpy.array_equal(BestIncoming(incoming, allowed, top=3)(score), full)
