@@ -84,9 +84,13 @@ class RecurrentLayer(nn.Module):
 
     def _forward_fused(self, inputs: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, ...]:
         total_length = inputs.size(1)
-        packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        packed_outputs, state = self.rnn(packed)
-        outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=total_length)
+        if bool((lengths == total_length).all()):
+            # No padding (one sentence, or a batch of equal lengths): packing would only sort and copy.
+            outputs, state = self.rnn(inputs)
+        else:
+            packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            packed_outputs, state = self.rnn(packed)
+            outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=total_length)
         hidden = state[0] if isinstance(state, tuple) else state  # (layers * directions, B, H)
         last_layer = hidden[-self.num_directions :]  # (directions, B, H)
         final = last_layer.transpose(0, 1).reshape(inputs.size(0), self.output_dim)  # (B, D_out)
