@@ -218,42 +218,36 @@ AttentionOption = Annotated[
 ]
 
 
-@app.command()
-def translate(
-    run_dir: Annotated[Path, typer.Argument(help="A translation run dir.")],
-    input_file: InputFileOption = None,
-    output_file: OutputFileOption = None,
-    beam: BeamOption = None,
-    n_best: NBestOption = 1,
-    batch_size: BatchOption = 64,
-    attention: AttentionOption = None,
-    device: DeviceOption = "cpu",
-    quantize: QuantizeOption = None,
-) -> None:
-    """Translate one text per line, streaming in batches (stdin to stdout unless --input/--output)."""
-    from seqkit.api import Translator
-
-    generator = Translator.load(run_dir, device, quantize=quantize).generator
-    _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
+GenerationRunArgument = Annotated[
+    Path, typer.Argument(help="A run dir: translation for `translate`, title generation for `summarize`.")
+]
 
 
-@app.command()
-def summarize(
-    run_dir: Annotated[Path, typer.Argument(help="A title-generation run dir.")],
-    input_file: InputFileOption = None,
-    output_file: OutputFileOption = None,
-    beam: BeamOption = None,
-    n_best: NBestOption = 1,
-    batch_size: BatchOption = 64,
-    attention: AttentionOption = None,
-    device: DeviceOption = "cpu",
-    quantize: QuantizeOption = None,
-) -> None:
-    """Write a title for each line of text, streaming in batches (stdin to stdout unless --input/--output)."""
-    from seqkit.api import Summarizer
+def _generation_command(predictor_name: str, summary: str):
+    """One streaming command over a text-generation predictor of seqkit.api (Translator or Summarizer)."""
 
-    generator = Summarizer.load(run_dir, device, quantize=quantize).generator
-    _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
+    def command(
+        run_dir: GenerationRunArgument,
+        input_file: InputFileOption = None,
+        output_file: OutputFileOption = None,
+        beam: BeamOption = None,
+        n_best: NBestOption = 1,
+        batch_size: BatchOption = 64,
+        attention: AttentionOption = None,
+        device: DeviceOption = "cpu",
+        quantize: QuantizeOption = None,
+    ) -> None:
+        from seqkit import api
+
+        generator = getattr(api, predictor_name).load(run_dir, device, quantize=quantize).generator
+        _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
+
+    command.__doc__ = f"{summary}, streaming in batches (stdin to stdout unless --input/--output)."
+    return command
+
+
+app.command("translate")(_generation_command("Translator", "Translate one text per line"))
+app.command("summarize")(_generation_command("Summarizer", "Write a title for each line of text"))
 
 
 def _stream(generator, input_file, output_file, beam, n_best, batch_size, attention) -> None:

@@ -155,3 +155,18 @@ def test_parallel_reader_names_file_and_line(tmp_path):
     with pytest.raises(DataFormatError, match=r"d.gz:3: not UTF-8"):
         read_parallel(tmp_path / "a.txt", tmp_path / "d.gz")
     assert [p.target for p in read_parallel(tmp_path / "a.txt", tmp_path / "c.txt", limit=1)] == ["un"]
+
+
+def test_cli_summarize_writes_the_summarizers_titles(tiny_title_run, tmp_path):
+    """`summarize` is the same streaming command as `translate`, over the Summarizer of a title run dir."""
+    from typer.testing import CliRunner
+
+    from seqkit.cli import app
+
+    articles = ["ant bee cat dog", "", "eel fox gnu"]
+    (tmp_path / "in.txt").write_text("\n".join(articles) + "\n", encoding="utf-8")
+    arguments = ["summarize", str(tiny_title_run), "--input", str(tmp_path / "in.txt"), "--beam", "2"]
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    expected = api.Summarizer.load(tiny_title_run).summarize([articles[0], articles[2]], beam=2)
+    assert result.output.splitlines() == [expected[0].text, "", expected[1].text]
