@@ -13,6 +13,7 @@ import contextlib
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Self
 
 import torch
 
@@ -399,42 +400,52 @@ class _GenerationModel:
         return generate(self.model, self.recipe, self.vocabularies, *arguments)
 
 
-class Translator:
-    """A translation model from a run dir: `Translator.load(run).translate(texts, beam=5)`."""
+class _GenerationPredictor:
+    """A text-generation predictor of one task: loading and the best / n-best outputs, named by each subclass."""
+
+    task_name: str
 
     def __init__(self, generator: _GenerationModel):
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Translator:
-        return cls(_GenerationModel(run_dir, "translation", device, quantize))
+    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Self:
+        return cls(_GenerationModel(run_dir, cls.task_name, device, quantize))
+
+    def _best(self, texts: list[str], beam: int | None, with_attention: bool, batch_size: int):
+        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
+
+    def _n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int):
+        return self.generator.generate(texts, beam, n_best, False, batch_size)
+
+
+class Translator(_GenerationPredictor):
+    """A translation model from a run dir: `Translator.load(run).translate(texts, beam=5)`."""
+
+    task_name = "translation"
 
     def translate(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
     ):
         """The best translation of each text (a Generated: text, tokens, score, optional attention)."""
-        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
+        return self._best(texts, beam, with_attention, batch_size)
 
     def translate_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
         """Per text, its n_best translations, best first."""
-        return self.generator.generate(texts, beam, n_best, False, batch_size)
+        return self._n_best(texts, beam, n_best, batch_size)
 
 
-class Summarizer:
+class Summarizer(_GenerationPredictor):
     """A title-generation model from a run dir: `Summarizer.load(run).summarize(texts)`."""
 
-    def __init__(self, generator: _GenerationModel):
-        self.generator = generator
-
-    @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Summarizer:
-        return cls(_GenerationModel(run_dir, "title-generation", device, quantize))
+    task_name = "title-generation"
 
     def summarize(
         self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
     ):
         """The best title for each text (a Generated: text, tokens, score, optional attention)."""
-        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
+        return self._best(texts, beam, with_attention, batch_size)
 
     def summarize_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
-        return self.generator.generate(texts, beam, n_best, False, batch_size)
+        """Per text, its n_best titles, best first."""
+        return self._n_best(texts, beam, n_best, batch_size)
