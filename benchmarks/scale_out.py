@@ -129,7 +129,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[40_000, 400_000, 4_000_000])
     parser.add_argument("--steps", type=int, default=150)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per throughput figure (median)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per throughput figure (median); 0 skips them")
+    parser.add_argument("--note", default="", help="what else the machine was doing")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--child", choices=["convert", "train"])
     parser.add_argument("--folder", type=Path)
@@ -145,7 +146,7 @@ def main() -> None:
         return
 
     results = {"machine": machine(), "recipe": RECIPE, "steps": arguments.steps,
-               "note": "shared 2-core CPU, other trainings running (contention); one thread per process",
+               "note": arguments.note,
                "memory": [], "throughput": {}}
     with tempfile.TemporaryDirectory() as scratch:
         os.environ["SEQKIT_CACHE_DIR"] = str(Path(scratch) / "cache")
@@ -161,7 +162,7 @@ def main() -> None:
                                        "--run-dir", str(Path(scratch) / "run"))
             results["memory"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
-            if size == min(arguments.sizes):  # throughput on the smallest corpus: 1 and 2 processes
+            if size == min(arguments.sizes) and arguments.repeats:  # throughput on the smallest: 1 and 2 processes
                 global_batch = 64
                 for processes in (1, 2):
                     runs = [run_child("--child", "train", "--folder", str(folder), "--steps", str(arguments.steps),

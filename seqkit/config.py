@@ -63,6 +63,9 @@ class TrainConfig:
 
     epochs: int = 30
     batch_size: int = 32
+    # A budget of padded tokens per training batch (examples times the longest); batch_size stays the upper limit
+    # on examples. Short sentences then come in bigger batches and long ones in smaller; null: batch_size alone.
+    max_tokens: int | None = None
     learning_rate: float = 0.001
     weight_decay: float = 0.01
     # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.

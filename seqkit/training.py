@@ -62,6 +62,9 @@ class TrainerState:
     epoch_loss_sum: float = 0.0
     epoch_batches: int = 0
     epoch_clipped: int = 0
+    # Real and padded tokens of the epoch's batches (from each batch's `lengths`), for the padding fraction.
+    epoch_tokens: int = 0
+    epoch_padded_tokens: int = 0
     history: list[dict] = field(default_factory=list)
 
 
@@ -205,6 +208,10 @@ class Trainer:
             state.batch_in_epoch += 1
             state.epoch_loss_sum += batch_loss
             state.epoch_batches += 1
+            if "lengths" in batch:
+                lengths = batch["lengths"]  # (B,)
+                state.epoch_tokens += int(lengths.sum())
+                state.epoch_padded_tokens += int(lengths.max()) * len(lengths)
             progress.set_postfix(loss=f"{state.epoch_loss_sum / state.epoch_batches:.4f}")
             if config.max_steps is not None and state.step >= config.max_steps:
                 state.finished = True  # the step budget ends the run after this epoch's evaluation
@@ -223,6 +230,10 @@ class Trainer:
             "train_loss": state.epoch_loss_sum / max(1, state.epoch_batches),
             "learning_rate": self.optimizer.param_groups[0]["lr"],
             "clipped_fraction": state.epoch_clipped / max(1, state.epoch_batches),
+            # Share of the batches' token positions that were padding: what length bucketing is meant to keep low.
+            "padding_fraction": (1 - state.epoch_tokens / state.epoch_padded_tokens)
+            if state.epoch_padded_tokens
+            else None,
             "seconds": round(time.perf_counter() - started, 3),
             **{f"dev_{name}": score for name, score in scores.items()},
         }
@@ -238,6 +249,7 @@ class Trainer:
         self.state.epoch += 1
         self.state.batch_in_epoch = 0
         state.epoch_loss_sum, state.epoch_batches, state.epoch_clipped = 0.0, 0, 0
+        state.epoch_tokens, state.epoch_padded_tokens = 0, 0
         if config.patience is not None and self.state.epochs_without_improvement >= config.patience:
             self.state.finished = True
         self.save_checkpoint()

@@ -55,10 +55,10 @@ def assert_same_batches(first, second):
             assert torch.equal(one[name], two[name]), name
 
 
-@pytest.mark.parametrize("copy", [False, True])
-def test_streamed_batches_equal_in_memory_batches(tmp_path, copy):
+@pytest.mark.parametrize("copy, max_tokens", [(False, "null"), (True, "null"), (False, "24")])
+def test_streamed_batches_equal_in_memory_batches(tmp_path, copy, max_tokens):
     source, target = write_corpus(tmp_path / "data", 230, zipped=True)
-    config = recipe(f"head.copy={str(copy).lower()}")
+    config = recipe(f"head.copy={str(copy).lower()}", f"train.max_tokens={max_tokens}")
     in_memory, streamed = read_parallel(source, target), ParallelCorpus(source, target)
     vocabularies = generation.build_vocabularies(config, in_memory)
     streamed_vocabularies = generation.build_vocabularies(config, streamed)

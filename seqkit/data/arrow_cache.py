@@ -25,6 +25,7 @@ from pathlib import Path
 import datasets
 
 from seqkit import distributed
+from seqkit.data import mapped_pages
 from seqkit.data.sources import cache_root
 from seqkit.errors import SeqkitError
 
@@ -98,36 +99,42 @@ def _build(folder: Path, identity: dict, rows, featurize, features: datasets.Fea
     work.mkdir(parents=True)
     sys.stderr.write(f"seqkit: converting the training corpus once into an Arrow table at {folder}\n")
     try:
-        raw = datasets.Dataset.from_generator(
-            _rows_of, gen_kwargs={"rows": rows, "key": folder.name}, cache_dir=str(work / "raw")
-        )
-        processes = min(os.cpu_count() or 1, 8) if len(raw) >= PARALLEL_FROM_ROWS else None
-        featurized = raw.map(
-            featurize,
-            batched=True,
-            batch_size=1000,
-            num_proc=processes,
-            remove_columns=raw.column_names,
-            features=features,
-            cache_file_name=str(work / "featurized.arrow"),
-            desc="featurizing",
-        )
-        table_folder = work / "table"
-        # Few, large record batches: opening a table reads every batch's header, and with the default 1,000
-        # rows per batch that (with the kernel's read-ahead) faults in nearly all of the mapped file.
-        default_rows, datasets.config.DEFAULT_MAX_BATCH_SIZE = datasets.config.DEFAULT_MAX_BATCH_SIZE, RECORD_BATCH_ROWS
-        try:
-            featurized.save_to_disk(str(table_folder))
-        finally:
-            datasets.config.DEFAULT_MAX_BATCH_SIZE = default_rows
-        sizes = {path.name: path.stat().st_size for path in table_folder.iterdir() if path.is_file()}
-        marker = {"rows": len(featurized), "files": sizes, "identity": identity}
-        (table_folder / MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        del raw, featurized
+        # datasets maps and scans the raw and featurized files whole (reading them back, writing the table),
+        # which would make this process's resident memory grow with the corpus: see mapped_pages.py.
+        with mapped_pages.released_while_running(work):
+            table_folder = _convert(work, folder.name, identity, rows, featurize, features)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(table_folder, folder)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _convert(work: Path, key: str, identity: dict, rows, featurize, features: datasets.Features) -> Path:
+    """Raw rows -> featurized table in `work`/table with its marker; returns that folder."""
+    raw = datasets.Dataset.from_generator(_rows_of, gen_kwargs={"rows": rows, "key": key}, cache_dir=str(work / "raw"))
+    processes = min(os.cpu_count() or 1, 8) if len(raw) >= PARALLEL_FROM_ROWS else None
+    featurized = raw.map(
+        featurize,
+        batched=True,
+        batch_size=1000,
+        num_proc=processes,
+        remove_columns=raw.column_names,
+        features=features,
+        cache_file_name=str(work / "featurized.arrow"),
+        desc="featurizing",
+    )
+    table_folder = work / "table"
+    # Few, large record batches: opening a table reads every batch's header, and with the default 1,000
+    # rows per batch that (with the kernel's read-ahead) faults in nearly all of the mapped file.
+    default_rows, datasets.config.DEFAULT_MAX_BATCH_SIZE = datasets.config.DEFAULT_MAX_BATCH_SIZE, RECORD_BATCH_ROWS
+    try:
+        featurized.save_to_disk(str(table_folder))
+    finally:
+        datasets.config.DEFAULT_MAX_BATCH_SIZE = default_rows
+    sizes = {path.name: path.stat().st_size for path in table_folder.iterdir() if path.is_file()}
+    marker = {"rows": len(featurized), "files": sizes, "identity": identity}
+    (table_folder / MARKER).write_text(json.dumps(marker, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return table_folder
 
 
 def _rows_of(rows: Callable[[], Iterator[dict]], key: str) -> Iterator[dict]:

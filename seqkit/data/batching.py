@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import torch
 
+from seqkit.config import TrainConfig
+
 
 def pad_1d(rows: Sequence[Sequence[int]], pad: int = 0) -> torch.Tensor:
     """Ragged rows -> (B, T) long tensor padded on the right."""
@@ -54,26 +56,61 @@ def collate(
     return batch
 
 
+def cut_sorted(sorted_lengths: Sequence[int], batch_size: int, max_tokens: int | None = None) -> list[tuple[int, int]]:
+    """(start, size) of consecutive batches over lengths sorted shortest first.
+
+    A batch holds at most `batch_size` examples and, with a token budget, at most `max_tokens` padded tokens
+    (its size times its longest length, which is its last). An example longer than the budget gets a batch of
+    its own rather than being dropped.
+    """
+    count = len(sorted_lengths)
+    if max_tokens is None:
+        return [(start, min(batch_size, count - start)) for start in range(0, count, batch_size)]
+    spans, start = [], 0
+    while start < count:
+        size = 1
+        while start + size < count and size < batch_size and (size + 1) * sorted_lengths[start + size] <= max_tokens:
+            size += 1
+        spans.append((start, size))
+        start += size
+    return spans
+
+
 def bucketed_order(
     lengths: Sequence[int],
     batch_size: int,
     generator: torch.Generator | None = None,
     pool_batches: int = 50,
+    max_tokens: int | None = None,
 ) -> list[list[int]]:
     """Split example indices into batches of similar length.
 
     With a generator: shuffle, sort within pools of `pool_batches` batches, cut, and shuffle the batches.
     Without: sort all by length (for evaluation; callers restore the original order themselves).
+    `max_tokens` also caps each batch's padded tokens (see cut_sorted).
     """
     count = len(lengths)
     if generator is None:
         order = sorted(range(count), key=lambda i: lengths[i])
-        return [order[start : start + batch_size] for start in range(0, count, batch_size)]
+        spans = cut_sorted([lengths[i] for i in order], batch_size, max_tokens)
+        return [order[start : start + size] for start, size in spans]
     shuffled = torch.randperm(count, generator=generator).tolist()
     pool = batch_size * pool_batches
     batches = []
-    for start in range(0, count, pool):
-        chunk = sorted(shuffled[start : start + pool], key=lambda i: lengths[i])
-        batches.extend(chunk[offset : offset + batch_size] for offset in range(0, len(chunk), batch_size))
+    for pool_start in range(0, count, pool):
+        chunk = sorted(shuffled[pool_start : pool_start + pool], key=lambda i: lengths[i])
+        spans = cut_sorted([lengths[i] for i in chunk], batch_size, max_tokens)
+        batches.extend(chunk[start : start + size] for start, size in spans)
     permutation = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in permutation]
+
+
+def epoch_order(lengths: Sequence[int], train: TrainConfig, seed: int, epoch: int) -> list[list[int]]:
+    """One training epoch's batches of example indices: a pure function of (seed, epoch), so that `--resume`
+    rebuilds the same order, cut by `train.batch_size` and `train.max_tokens`."""
+    generator = torch.Generator().manual_seed(epoch_seed(seed, epoch))
+    return bucketed_order(lengths, train.batch_size, generator, max_tokens=train.max_tokens)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 100_003 + epoch

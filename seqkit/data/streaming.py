@@ -14,20 +14,29 @@ import datasets
 import pyarrow.compute
 import torch
 
-from seqkit.data.batching import collate
+from seqkit.data import mapped_pages
+from seqkit.data.batching import collate, cut_sorted
+from seqkit.data.table_rows import TableRows
+
+
+def table_files(table: datasets.Dataset) -> list[str]:
+    """The Arrow files that `table` memory-maps."""
+    return [entry["filename"] for entry in table.cache_files]
 
 
 def row_lengths(table: datasets.Dataset, column: str) -> torch.Tensor:
     """(N,) int32 token counts of a list column, read from the Arrow offsets without touching the values."""
     lengths = pyarrow.compute.list_value_length(table.data.column(column)).to_numpy()
-    return torch.tensor(lengths, dtype=torch.int32)  # a private copy: 4 bytes per row
+    lengths = torch.tensor(lengths, dtype=torch.int32)  # a private copy: 4 bytes per row
+    mapped_pages.release(table_files(table))  # the offsets just read, and what opening the table faulted in
+    return lengths
 
 
 class BucketedBatches(Sequence):
     """One epoch's batches over `table`: `len()` batches, `[i]` collates batch i from the table's rows.
 
     Same draws as batching.bucketed_order: shuffle, stable-sort by length within pools of `pool_batches`
-    batches, cut into batches, shuffle the batches.
+    batches, cut into batches (by `batch_size` and the `max_tokens` budget), shuffle the batches.
     """
 
     def __init__(
@@ -38,8 +47,11 @@ class BucketedBatches(Sequence):
         generator: torch.Generator,
         pad_values: dict[str, int] | None = None,
         pool_batches: int = 50,
+        max_tokens: int | None = None,
     ):
-        self.table = table
+        self.rows = TableRows(table)
+        # The rows' views keep the table's mappings alive, so their address ranges stay valid for the epoch.
+        self.mapped = mapped_pages.ranges_of(table_files(table))
         self.pad_values = pad_values
         count = len(lengths)
         shuffled = torch.randperm(count, generator=generator, dtype=torch.int32)  # (N,)
@@ -48,10 +60,11 @@ class BucketedBatches(Sequence):
         for pool_start in range(0, count, pool):
             chunk = shuffled[pool_start : pool_start + pool]
             # A stable sort keeps equal lengths in shuffled order, as Python's sorted does.
-            shuffled[pool_start : pool_start + pool] = chunk[torch.sort(lengths[chunk.long()], stable=True).indices]
-            for offset in range(0, len(chunk), batch_size):
-                starts.append(pool_start + offset)
-                sizes.append(min(batch_size, len(chunk) - offset))
+            sorted_lengths, positions = torch.sort(lengths[chunk.long()], stable=True)
+            shuffled[pool_start : pool_start + pool] = chunk[positions]
+            for start, size in cut_sorted(sorted_lengths.tolist(), batch_size, max_tokens):
+                starts.append(pool_start + start)
+                sizes.append(size)
         self.order = shuffled
         permutation = torch.randperm(len(starts), generator=generator)
         self.starts = torch.tensor(starts, dtype=torch.int64)[permutation]  # (batches,)
@@ -71,7 +84,8 @@ class BucketedBatches(Sequence):
         if not -len(self) <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         rows = self.indices(index % len(self))
-        columns = self.table[rows]  # a dict of column -> list, read from the memory-mapped table
-        names = list(columns)
-        examples = [{name: columns[name][row] for name in names} for row in range(len(rows))]
+        examples = self.rows[rows]  # read from the memory-mapped table, touching only these rows' pages
+        # Each row read maps up to 64 KiB of cached file around it per column (the kernel's fault-around), so
+        # even a few batches would hold tens of MiB; handing them back costs microseconds.
+        mapped_pages.release_ranges(self.mapped)
         return collate(examples, self.pad_values)

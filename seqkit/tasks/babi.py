@@ -27,7 +27,7 @@ from torch.nn import functional
 
 from seqkit.config import Recipe
 from seqkit.data.babi import SIZE_FOLDERS, TASK_COUNT, BabiQuestion, read_babi_file, task_file
-from seqkit.data.batching import bucketed_order
+from seqkit.data.batching import bucketed_order, epoch_order, epoch_seed
 from seqkit.data.sources import resolve_dataset
 from seqkit.errors import ConfigError
 from seqkit.heads.memnet import SENTENCE_ENCODINGS, MemoryNetwork
@@ -156,10 +156,9 @@ class BabiTask:
         head: MemoryNetworkConfig = recipe.head
 
         def batches_for_epoch(epoch: int) -> EpochBatches:
-            generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-            order = bucketed_order(sizes, recipe.train.batch_size, generator)
+            order = epoch_order(sizes, recipe.train, recipe.seed, epoch)
             # Plain Python draws for the noise: per-example torch calls cost more than the model's step.
-            noise_generator = random.Random(recipe.seed * 100_003 + epoch)
+            noise_generator = random.Random(epoch_seed(recipe.seed, epoch))
             return EpochBatches(
                 order,
                 lambda indices: collate_questions(

@@ -25,7 +25,7 @@ import torch
 
 from seqkit.config import Recipe
 from seqkit.data.arrow_cache import cached_table, file_identity
-from seqkit.data.batching import bucketed_order, collate
+from seqkit.data.batching import bucketed_order, collate, epoch_order, epoch_seed
 from seqkit.data.parallel import ParallelCorpus, TextPair, open_parallel, read_parallel
 from seqkit.data.streaming import BucketedBatches, row_lengths
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
@@ -218,8 +218,7 @@ def training_batches(recipe: Recipe, vocabularies: dict, train: list[TextPair]):
         raise ConfigError(f"data.max_length: no training pair is {max_length} tokens or shorter")
 
     def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
-        generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-        order = bucketed_order(lengths, recipe.train.batch_size, generator)
+        order = epoch_order(lengths, recipe.train, recipe.seed, epoch)
         return [collate([featurized[i] for i in indices], {"targets_out": -100}) for indices in order]
 
     return batches_for_epoch
@@ -280,8 +279,11 @@ def streamed_training_batches(recipe: Recipe, vocabularies: dict, corpus: Parall
     lengths = row_lengths(table, "words")  # (N,)
 
     def batches_for_epoch(epoch: int) -> BucketedBatches:
-        generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-        return BucketedBatches(table, lengths, recipe.train.batch_size, generator, {"targets_out": -100})
+        generator = torch.Generator().manual_seed(epoch_seed(recipe.seed, epoch))
+        return BucketedBatches(
+            table, lengths, recipe.train.batch_size, generator, {"targets_out": -100},
+            max_tokens=recipe.train.max_tokens,
+        )
 
     return batches_for_epoch
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from seqkit.config import Recipe
-from seqkit.data.batching import bucketed_order, collate
+from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.labelled_text import LabelledText, read_labelled_texts
 from seqkit.data.sources import resolve_dataset
 from seqkit.encoders import featurize_tokens, needed_features
@@ -197,8 +197,7 @@ class SentimentTask:
         lengths = [len(tokens) for tokens in documents]
 
         def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
-            generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-            order = bucketed_order(lengths, recipe.train.batch_size, generator)
+            order = epoch_order(lengths, recipe.train, recipe.seed, epoch)
             return [collate([featurized[i] for i in indices]) for indices in order]
 
         return batches_for_epoch

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from seqkit.config import Recipe
-from seqkit.data.batching import bucketed_order, collate
+from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout, write_conll
 from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
 from seqkit.data.sources import resolve_dataset
@@ -124,8 +124,7 @@ class SlotFillingTask:
         lengths = [len(s.tokens) for s in train]
 
         def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
-            generator = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-            order = bucketed_order(lengths, recipe.train.batch_size, generator)
+            order = epoch_order(lengths, recipe.train, recipe.seed, epoch)
             return [collate([featurized[i] for i in indices], {"tags": -100}) for indices in order]
 
         return batches_for_epoch
