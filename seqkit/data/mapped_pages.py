@@ -20,27 +20,40 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 MAPS = Path("/proc/self/maps")
 
 
-def mapped_ranges(files: Iterable[str], maps_text: str, folder: str | None = None) -> list[tuple[int, int]]:
-    """(start, length) of every read-only mapping in `maps_text` (the /proc/self/maps format) of one of `files`,
-    or of any file under `folder`.
+class FileMapping(NamedTuple):
+    start: int  # address of the mapping's first byte
+    length: int
+    file_offset: int  # where in the file that first byte lies
+    path: str
+
+
+def file_mappings(files: Iterable[str], maps_text: str, folder: str | None = None) -> list[FileMapping]:
+    """Every read-only mapping in `maps_text` (the /proc/self/maps format) of one of `files`, or of any file
+    under `folder`.
 
     Writable mappings are left out: MADV_DONTNEED would throw away what was written to a private one.
     """
     wanted = {os.path.realpath(name) for name in files}
     prefix = os.path.join(os.path.realpath(folder), "") if folder is not None else None
-    ranges = []
+    mappings = []
     for line in maps_text.splitlines():
         fields = line.split(maxsplit=5)
         if len(fields) < 6 or "w" in fields[1]:
             continue
         if fields[5] in wanted or (prefix is not None and fields[5].startswith(prefix)):
             start, end = (int(address, 16) for address in fields[0].split("-"))
-            ranges.append((start, end - start))
-    return ranges
+            mappings.append(FileMapping(start, end - start, int(fields[2], 16), fields[5]))
+    return mappings
+
+
+def mapped_ranges(files: Iterable[str], maps_text: str, folder: str | None = None) -> list[tuple[int, int]]:
+    """(start, length) of each of file_mappings(files, maps_text, folder)."""
+    return [(mapping.start, mapping.length) for mapping in file_mappings(files, maps_text, folder)]
 
 
 def _madvise():

@@ -16,19 +16,23 @@ import torch
 
 from seqkit.data import mapped_pages
 from seqkit.data.batching import collate, cut_sorted
-from seqkit.data.table_rows import TableRows
-
-
-def table_files(table: datasets.Dataset) -> list[str]:
-    """The Arrow files that `table` memory-maps."""
-    return [entry["filename"] for entry in table.cache_files]
+from seqkit.data.table_rows import TableRows, table_files
 
 
 def row_lengths(table: datasets.Dataset, column: str) -> torch.Tensor:
-    """(N,) int32 token counts of a list column, read from the Arrow offsets without touching the values."""
-    lengths = pyarrow.compute.list_value_length(table.data.column(column)).to_numpy()
-    lengths = torch.tensor(lengths, dtype=torch.int32)  # a private copy: 4 bytes per row
-    mapped_pages.release(table_files(table))  # the offsets just read, and what opening the table faulted in
+    """(N,) int32 token counts of a list column, read from the Arrow offsets without touching the values.
+
+    Chunk by chunk, handing back the offsets' pages after each (mapped_pages.py), so that neither a temporary
+    copy of the whole column nor its mapped pages are ever held at once.
+    """
+    mapped = mapped_pages.ranges_of(table_files(table))
+    lengths = torch.empty(len(table), dtype=torch.int32)  # (N,): a private copy, 4 bytes per row
+    start = 0
+    for chunk in table.data.column(column).chunks:
+        counts = pyarrow.compute.list_value_length(chunk).to_numpy(zero_copy_only=False)  # (rows in chunk,)
+        lengths[start : start + len(counts)] = torch.from_numpy(counts.astype("int32"))  # a writable copy
+        start += len(counts)
+        mapped_pages.release_ranges(mapped)
     return lengths
 
 
@@ -50,8 +54,6 @@ class BucketedBatches(Sequence):
         max_tokens: int | None = None,
     ):
         self.rows = TableRows(table)
-        # The rows' views keep the table's mappings alive, so their address ranges stay valid for the epoch.
-        self.mapped = mapped_pages.ranges_of(table_files(table))
         self.pad_values = pad_values
         count = len(lengths)
         shuffled = torch.randperm(count, generator=generator, dtype=torch.int32)  # (N,)
@@ -84,8 +86,5 @@ class BucketedBatches(Sequence):
         if not -len(self) <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
         rows = self.indices(index % len(self))
-        examples = self.rows[rows]  # read from the memory-mapped table, touching only these rows' pages
-        # Each row read maps up to 64 KiB of cached file around it per column (the kernel's fault-around), so
-        # even a few batches would hold tens of MiB; handing them back costs microseconds.
-        mapped_pages.release_ranges(self.mapped)
+        examples = self.rows[rows]  # read from the table's files without mapping their pages (table_rows.py)
         return collate(examples, self.pad_values)
