@@ -44,6 +44,8 @@ def compare(run_dir: Path, repeats: int) -> dict:
         result[f"{name}_{metric}"] = round(float(scores[name][metric]), 3)
     ratios = [float_seconds / int8_seconds for float_seconds, int8_seconds in zip(*seconds.values(), strict=True)]
     result["speedup"] = round(statistics.median(ratios), 3)
+    result["round_speedups"] = [round(ratio, 3) for ratio in ratios]
+    result["round_seconds"] = {name: [round(value, 2) for value in values] for name, values in seconds.items()}
     result["metric_change"] = round(result[f"int8_{metric}"] - result[f"float_{metric}"], 3)
     return result
 
