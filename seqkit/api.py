@@ -17,7 +17,7 @@ from typing import Self
 
 import torch
 
-from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml
+from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml, to_dict
 from seqkit.device import place, resolve_device
 from seqkit.errors import ConfigError, InputError, RunDirError
 from seqkit.run_dir import (
@@ -126,18 +126,44 @@ def train(
     return out
 
 
-def evaluate(run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "cpu") -> dict:
-    """Score a run dir on a split and record the scores in its metrics.json."""
+# Settings that change only how a trained model searches, so `evaluate` may vary them (on dev) without retraining.
+DECODING_SETTINGS = ("head.beam", "head.length_penalty", "head.max_length_ratio")
+
+
+def evaluate(
+    run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "cpu", decoding: list[str] = ()
+) -> dict:
+    """Score a run dir on a split and record the scores in its metrics.json.
+
+    `decoding` overrides search settings (`head.beam=8`, `head.length_penalty=1.5`; DECODING_SETTINGS) for this
+    evaluation only; the scores are then stored under the split's name plus the overrides, so that the
+    recipe's own figures are kept.
+    """
     if split not in ("train", "valid", "test"):
         raise ConfigError(f"--split: unknown split {split!r} (choose from: train, valid, test)")
     target = resolve_device(device)
     recipe, vocabularies, model = load_run(run_dir)
     model = place(model, target)
     task = get_task(recipe.task)
+    if decoding:
+        recipe = with_decoding(recipe, list(decoding))
     sentences = task.load_splits(recipe, data_dir, (split,))[split]
     scores = task.evaluate(model, recipe, vocabularies, sentences)
-    update_metrics(run_dir, split, scores)
+    update_metrics(run_dir, " ".join([split, *decoding]), scores)
     return scores
+
+
+def with_decoding(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """`recipe` with search settings overridden; anything but DECODING_SETTINGS of its own head is an error."""
+    task = get_task(recipe.task)
+    for override in overrides:
+        key = override.partition("=")[0]
+        if key not in DECODING_SETTINGS or not hasattr(recipe.head, key.split(".")[1]):
+            allowed = ", ".join(key for key in DECODING_SETTINGS if hasattr(recipe.head, key.split(".")[1]))
+            allowed = allowed or "none for this task"
+            raise ConfigError(f"--set {key}: evaluate can only change search settings ({allowed})")
+    raw = apply_overrides(to_dict(recipe), overrides)
+    return build_recipe(raw, {"data": task.data_config, "head": task.head_config})
 
 
 def load_predictor_parts(

@@ -92,13 +92,18 @@ def evaluate(
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
     device: DeviceOption = "cpu",
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="A search setting for this evaluation: head.beam, head.length_penalty, "
+                     "head.max_length_ratio (e.g. head.length_penalty=1.5)."),
+    ] = None,
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
     from seqkit import api
     from seqkit.run_dir import read_recipe
     from seqkit.tasks import get_task
 
-    scores = api.evaluate(run_dir, split, data, device)
+    scores = api.evaluate(run_dir, split, data, device, settings or [])
     # Tasks with a readable report (bAbI's per-task error table) print it; --json gives the raw scores.
     report = getattr(get_task(read_recipe(run_dir).task), "report", None)
     typer.echo(report(scores) if report is not None and not as_json else json.dumps(scores, indent=2))
