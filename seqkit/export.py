@@ -57,8 +57,8 @@ class EmissionNetwork(nn.Module):
             return slot_logits, slot_logits.new_zeros(words.size(0), 0)
         hidden = state[0] if isinstance(state, tuple) else state
         final = hidden[-self.num_directions :].transpose(0, 1).reshape(words.size(0), self.output_dim)  # (B, D)
-        pooled = outputs.max(dim=1).values  # (B, D): no padding, so every position counts
-        return slot_logits, self.head.intent_output(torch.cat([pooled, final], dim=-1))  # (B, C_intents)
+        mask = torch.ones_like(words, dtype=torch.bool)  # (B, T): no padding, so every position counts
+        return slot_logits, self.head.intent_logits(outputs, final, mask)  # (B, C_intents)
 
 
 def export_onnx(run_dir: Path, out: Path | None = None) -> Path:

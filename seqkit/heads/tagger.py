@@ -6,6 +6,11 @@ the intent (joint models as in Liu and Lane 2016). Slot and intent losses are ad
 layer learns from both. With the CRF, tags are decoded jointly by Viterbi under BIO constraints; without it,
 each position takes its most likely tag.
 
+The intent reads the final states of the recurrent layer beside a pooled summary of its outputs, chosen by
+`intent_pooling`: "max" (the elementwise maximum over time), "attention" (the self-attentive weighted sum of
+Liu and Lane 2016: each position is scored, the scores soft-maxed over the real positions), or
+"max+attention" (both, concatenated). Pooling skips padding, so a sentence scores the same alone or in a batch.
+
 The slot loss is summed over a sentence's tokens (the CRF's negative log-likelihood is a per-sentence quantity
 too) and both losses are averaged over the batch.
 """
@@ -17,6 +22,9 @@ from torch import nn
 
 from seqkit.heads import HeadOutput
 from seqkit.layers.crf import CRF
+from seqkit.layers.pooling import AttentionPooling, max_pool
+
+INTENT_POOLINGS = ("max", "attention", "max+attention")
 
 
 class TaggerHead(nn.Module):
@@ -28,16 +36,27 @@ class TaggerHead(nn.Module):
         use_crf: bool = True,
         dropout: float = 0.0,
         intent_weight: float = 1.0,
+        intent_pooling: str = "max",
+        intent_attention_size: int = 100,
     ):
         """`context` maps ((B, T, D_in), (B,)) to ((B, T, D), (B, D)) and exposes `output_dim` = D."""
         super().__init__()
         self.context = context
         self.dropout = nn.Dropout(dropout)
+        if intent_pooling not in INTENT_POOLINGS:
+            raise ValueError(f"unknown intent pooling {intent_pooling!r} (choose from: {', '.join(INTENT_POOLINGS)})")
+        self.intent_pooling = intent_pooling
         self.slot_output = nn.Linear(context.output_dim, num_tags)
-        # The intent reads the max over time of the outputs beside the final states.
-        self.intent_output = nn.Linear(2 * context.output_dim, num_intents) if num_intents else None
+        # The intent reads each pooled summary of the outputs beside the final states.
+        self.intent_summaries = intent_pooling.split("+")
+        width = (len(self.intent_summaries) + 1) * context.output_dim
+        self.intent_output = nn.Linear(width, num_intents) if num_intents else None
         self.crf = CRF(num_tags) if use_crf else None
         self.intent_weight = intent_weight
+        # Created last and only when asked for, so that "max" draws the same initial weights as before it existed.
+        self.intent_attention = None
+        if num_intents and "attention" in self.intent_summaries:
+            self.intent_attention = AttentionPooling(context.output_dim, intent_attention_size)
 
     def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """encoded (B, T, D_in); batch["lengths"] (B,); optional targets batch["tags"] (B, T), batch["intent"] (B,)."""
@@ -48,8 +67,7 @@ class TaggerHead(nn.Module):
         slot_logits = self.slot_output(outputs)  # (B, T, C_tags)
         extras = {"mask": mask}
         if self.intent_output is not None:
-            pooled = outputs.masked_fill(~mask.unsqueeze(-1), float("-inf")).max(dim=1).values  # (B, D)
-            extras["intent_logits"] = self.intent_output(torch.cat([pooled, self.dropout(final)], dim=-1))
+            extras["intent_logits"] = self.intent_logits(outputs, self.dropout(final), mask)
         loss = None
         if "tags" in batch:
             tags = batch["tags"]
@@ -64,6 +82,15 @@ class TaggerHead(nn.Module):
                 intent_loss = nn.functional.cross_entropy(extras["intent_logits"], batch["intent"])
                 loss = loss + self.intent_weight * intent_loss
         return HeadOutput(loss, slot_logits, extras)
+
+    def intent_logits(self, outputs: torch.Tensor, final: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """outputs (B, T, D), final states (B, D), mask (B, T) -> intent logits (B, C_intents)."""
+        summaries = []
+        if "max" in self.intent_summaries:
+            summaries.append(max_pool(outputs, mask))  # (B, D)
+        if self.intent_attention is not None:
+            summaries.append(self.intent_attention(outputs, mask)[0])  # (B, D)
+        return self.intent_output(torch.cat([*summaries, final], dim=-1))
 
     def decode_tags(self, output: HeadOutput) -> list[list[int]]:
         """Best tag ids of each sentence, trimmed to its length."""

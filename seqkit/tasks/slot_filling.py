@@ -20,7 +20,7 @@ from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
 from seqkit.data.sources import resolve_dataset
 from seqkit.encoders import featurize_tokens, needed_features
 from seqkit.errors import ConfigError
-from seqkit.heads.tagger import TaggerHead
+from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
 from seqkit.layers.crf import bio_constraints
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
 from seqkit.text.vocab import Vocab
@@ -53,7 +53,17 @@ class TaggerConfig:
     # Predict an utterance-level intent too (needs `label` files).
     intent: bool = True
     intent_weight: float = 1.0
+    # What the intent reads besides the final states: "max" over time, "attention" (self-attentive weighted
+    # sum, Liu and Lane 2016) or "max+attention"; intent_attention_size is the attention's hidden width.
+    intent_pooling: str = "max"
+    intent_attention_size: int = 100
     dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` catches it, not only building the model.
+        if self.intent_pooling not in INTENT_POOLINGS:
+            choices = ", ".join(INTENT_POOLINGS)
+            raise ConfigError(f"head.intent_pooling: unknown pooling {self.intent_pooling!r} (choose from: {choices})")
 
 
 class SlotFillingTask:
@@ -141,6 +151,8 @@ class SlotFillingTask:
             use_crf=head.use_crf,
             dropout=head.dropout,
             intent_weight=head.intent_weight,
+            intent_pooling=head.intent_pooling,
+            intent_attention_size=head.intent_attention_size,
         )
         if tagger.crf is not None:
             tagger.crf.set_allowed(*bio_constraints(vocabularies["tags"].tokens))
