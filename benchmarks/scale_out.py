@@ -96,12 +96,19 @@ def child_convert(folder: Path) -> dict:
     }
 
 
-def child_train(folder: Path, steps: int, out: Path) -> dict:
+def sized(width: int) -> list[str]:
+    """RECIPE with the model `width` units wide (embeddings and encoder; the decoder is twice as wide)."""
+    sizes = {"encoder.embedding_size": width, "rnn.hidden_size": width, "head.embedding_size": width,
+             "head.hidden_size": 2 * width}
+    return [item for item in RECIPE if item.split("=")[0] not in sizes] + [f"{k}={v}" for k, v in sizes.items()]
+
+
+def child_train(folder: Path, steps: int, out: Path, width: int) -> dict:
     from seqkit import api
 
     sampler = PeakSampler()
     started = time.perf_counter()
-    api.train("translation", data_dir=folder, out=out, overrides=[*RECIPE, f"train.max_steps={steps}"],
+    api.train("translation", data_dir=folder, out=out, overrides=[*sized(width), f"train.max_steps={steps}"],
               overwrite=True, show_progress=False)
     record = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     return {
@@ -131,6 +138,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=150)
     parser.add_argument("--repeats", type=int, default=3, help="runs per throughput figure (median); 0 skips them")
     parser.add_argument("--note", default="", help="what else the machine was doing")
+    parser.add_argument("--width", type=int, default=32, help="model width (the memory runs' default is tiny)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--child", choices=["convert", "train"])
     parser.add_argument("--folder", type=Path)
@@ -140,12 +148,12 @@ def main() -> None:
         print(json.dumps(child_convert(arguments.folder)))
         return
     if arguments.child == "train":
-        result = child_train(arguments.folder, arguments.steps, arguments.run_dir)
+        result = child_train(arguments.folder, arguments.steps, arguments.run_dir, arguments.width)
         if int(os.environ.get("RANK", "0")) == 0:
             print(json.dumps(result))
         return
 
-    results = {"machine": machine(), "recipe": RECIPE, "steps": arguments.steps,
+    results = {"machine": machine(), "recipe": sized(arguments.width), "steps": arguments.steps,
                "note": arguments.note,
                "memory": [], "throughput": {}}
     with tempfile.TemporaryDirectory() as scratch:
@@ -159,14 +167,15 @@ def main() -> None:
                      "generation_seconds": round(time.perf_counter() - started, 1)}
             entry["convert"] = run_child("--child", "convert", "--folder", str(folder))
             entry["train"] = run_child("--child", "train", "--folder", str(folder), "--steps", str(arguments.steps),
-                                       "--run-dir", str(Path(scratch) / "run"))
+                                       "--run-dir", str(Path(scratch) / "run"), "--width", str(arguments.width))
             results["memory"].append(entry)
             print(json.dumps(entry), file=sys.stderr, flush=True)
             if size == min(arguments.sizes) and arguments.repeats:  # throughput on the smallest: 1 and 2 processes
                 global_batch = 64
                 for processes in (1, 2):
                     runs = [run_child("--child", "train", "--folder", str(folder), "--steps", str(arguments.steps),
-                                      "--run-dir", str(Path(scratch) / "run"), processes=processes)
+                                      "--run-dir", str(Path(scratch) / "run"), "--width", str(arguments.width),
+                                      processes=processes)
                             for _ in range(arguments.repeats)]
                     rates = [run["steps"] * global_batch / run["epoch_seconds"] for run in runs]
                     results["throughput"][f"{processes}_process"] = {
