@@ -83,11 +83,35 @@ def test_teacher_forcing_with_input_feeding_matches_step_by_step_decoding():
     vocabularies, model = built(recipe, pairs)
     model.eval()
     batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
-    forced = torch.log_softmax(model(batch).logits, dim=-1)  # (B, U, V)
+    real = batch["targets_out"] != -100  # (B, U): training projects only these positions
+    forced = torch.log_softmax(model(batch).logits, dim=-1)  # (N, V)
+    full = torch.full((*real.shape, forced.size(-1)), float("nan"))
+    full[real] = forced  # (B, U, V), NaN on padding
     state = model.head.encode(model.encoder(batch), batch)
     for position in range(batch["targets_in"].size(1)):
         step, state, _ = model.head.decode_step(state, batch["targets_in"][:, position])
-        assert torch.allclose(step, forced[:, position], atol=1e-5)
+        rows = real[:, position]
+        assert torch.allclose(step[rows], full[rows, position], atol=1e-5)
+
+
+@pytest.mark.parametrize("input_feeding", [False, True])
+def test_training_projects_only_real_targets_with_the_same_loss(input_feeding):
+    recipe = small_recipe(input_feeding=input_feeding, label_smoothing=0.1)
+    pairs = reversal_pairs(12)
+    vocabularies, model = built(recipe, pairs)
+    model.eval()  # no dropout, so both computations see the same numbers
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
+    output = model(batch)
+    real = batch["targets_out"] != -100
+    assert not real.all()  # the batch has padded targets, so something is left out
+    assert output.logits.shape[0] == int(real.sum())
+    # The loss over every position's projection, padding ignored: what training computed before.
+    state = model.head.encode(model.encoder(batch), batch)
+    every, _, _ = model.head._run(state, batch["targets_in"])  # (B, U, V)
+    expected = torch.nn.functional.cross_entropy(
+        every.reshape(-1, every.size(-1)), batch["targets_out"].reshape(-1), ignore_index=-100, label_smoothing=0.1
+    )
+    assert torch.allclose(output.loss, expected, atol=1e-6)
 
 
 def test_copy_attention_outputs_a_source_word_missing_from_the_target_vocabulary():

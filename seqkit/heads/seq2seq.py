@@ -161,8 +161,13 @@ class Seq2SeqHead(nn.Module):
         return flat.view(flat.size(0), self.num_layers, self.hidden_size).transpose(0, 1).contiguous()
 
     # ---- decoding -------------------------------------------------------------------------------------
-    def _run(self, state: DecoderState, previous: torch.Tensor) -> tuple[torch.Tensor, DecoderState, dict]:
-        """previous (B, U) target ids (extended ids fall back to <unk>) -> log-probs or logits (B, U, V')."""
+    def _run(
+        self, state: DecoderState, previous: torch.Tensor, real: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, DecoderState, dict]:
+        """previous (B, U) target ids (extended ids fall back to <unk>) -> log-probs or logits (B, U, V').
+
+        With `real` (B, U) bool and no copy attention, only those positions are projected: logits (N, V).
+        """
         inputs = previous.masked_fill(previous >= self.symbols.size, self.symbols.unknown)
         embedded = self.dropout(self.embedding(inputs))  # (B, U, E)
         if self.input_feeding:
@@ -186,8 +191,12 @@ class Seq2SeqHead(nn.Module):
             context_all, weight_all = self.attention(output_all, state.keys, state.memory, state.mask)
             attentional_all = torch.tanh(self.combine(torch.cat([output_all, context_all], dim=-1)))
             feed = None
-        # One projection for every target position of the batch.
-        logits = self._project(self.dropout(attentional_all))  # (B, U, V)
+        # One projection for every target position of the batch; in training only the real ones, since the
+        # projection onto the vocabulary is the largest product and a third of a batch's targets can be padding.
+        if real is not None and self.copy is None:
+            logits = self._project(self.dropout(attentional_all[real]))  # (N, V)
+        else:
+            logits = self._project(self.dropout(attentional_all))  # (B, U, V)
         new_state = DecoderState(
             state.memory, state.keys, state.mask, hidden, feed, state.source_copy_ids, state.extra_size
         )
@@ -225,19 +234,19 @@ class Seq2SeqHead(nn.Module):
         state = self.encode(encoded, batch)
         if "targets_in" not in batch:
             return HeadOutput(None, state.memory, {"mask": state.mask})
-        scores, _, extras = self._run(state, batch["targets_in"])  # (B, U, V')
         gold = batch["targets_out"]  # (B, U), -100 on padding
-        loss = self._loss(scores, gold)
+        real = gold != -100  # (B, U)
+        scores, _, extras = self._run(state, batch["targets_in"], real)  # (N, V) without copy, else (B, U, V')
+        if self.copy is None:
+            loss = nn.functional.cross_entropy(scores, gold[real], label_smoothing=self.label_smoothing)
+        else:
+            loss = self._copy_loss(scores, gold)
         return HeadOutput(loss, scores, extras)
 
-    def _loss(self, scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
-        """Mean over real target tokens of the (label-smoothed) negative log-likelihood."""
+    def _copy_loss(self, scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+        """Mean over real target tokens of the (label-smoothed) negative log-likelihood of copy log-probs."""
         flat_scores = scores.reshape(-1, scores.size(-1))  # (B * U, V')
         flat_gold = gold.reshape(-1)
-        if self.copy is None:
-            return nn.functional.cross_entropy(
-                flat_scores, flat_gold, ignore_index=-100, label_smoothing=self.label_smoothing
-            )
         real = flat_gold != -100
         log_probabilities = flat_scores[real]  # (N, V + extra)
         gold_real = flat_gold[real]
