@@ -1,14 +1,16 @@
-"""Hand back the pages of a memory-mapped Arrow table that this process has read, so its memory stays flat.
+"""Hand back the pages of memory-mapped Arrow files that this process has read, so its memory stays flat.
 
-A page of a memory-mapped file that a process touched counts in its resident memory until the kernel
-needs the room, and a fault reads ahead around it: random batches drawn from a 4-million-row table fault in
-most of the file within a few hundred steps, and the process's resident size grows with the corpus although
+A page of a memory-mapped file that a process touched counts in its resident memory until the kernel needs
+the room, and a fault maps a whole page-cache folio around it: a pass over a 4-million-row table's offsets, or
+`datasets` scanning the files it converts, makes the process's resident size grow with the corpus although
 nothing was copied. `madvise(MADV_DONTNEED)` on those mappings unmaps the pages from this process only: they
 stay in the page cache, the file is unchanged, and the next read faults them back in from memory.
 
 The ranges are taken from /proc/self/maps by file name, never from buffer addresses: a table stored in several
 files is several mappings with other memory between them, and MADV_DONTNEED on anonymous memory would zero it.
-On systems without /proc or madvise, `release` does nothing.
+For the same reason the background release (`released_while_running`), whose mappings may be unmapped and
+their addresses reused between reading the map and advising, uses MADV_PAGEOUT, which never loses data: on
+anonymous memory it can only swap out. On systems without /proc or madvise, nothing is released.
 """
 
 from __future__ import annotations
@@ -69,6 +71,8 @@ def _madvise():
 
 
 MADVISE = _madvise()
+# Linux's value (5.4 and later); an older kernel refuses it with EINVAL and nothing happens.
+MADV_PAGEOUT = getattr(mmap, "MADV_PAGEOUT", 21)
 
 
 def ranges_of(files: Iterable[str]) -> list[tuple[int, int]]:
@@ -76,13 +80,14 @@ def ranges_of(files: Iterable[str]) -> list[tuple[int, int]]:
     return mapped_ranges(files, MAPS.read_text()) if MADVISE is not None else []
 
 
-def release_ranges(ranges: Iterable[tuple[int, int]]) -> int:
-    """Drop this process's resident pages in `ranges` (from ranges_of); returns how many bytes were advised."""
+def release_ranges(ranges: Iterable[tuple[int, int]], advice: int = mmap.MADV_DONTNEED) -> int:
+    """Drop this process's resident pages in `ranges` (from ranges_of, whose mappings must still be alive);
+    returns how many bytes were advised."""
     if MADVISE is None:
         return 0
     advised = 0
     for start, length in ranges:
-        if MADVISE(start, length, mmap.MADV_DONTNEED) == 0:
+        if MADVISE(start, length, advice) == 0:
             advised += length
     return advised
 
@@ -107,7 +112,8 @@ def released_while_running(folder: Path, interval: float = 0.02) -> Iterator[Non
 
     def keep_releasing() -> None:
         while not stop.wait(interval):
-            release_ranges(mapped_ranges([], MAPS.read_text(), folder=str(folder)))
+            # PAGEOUT, not DONTNEED: a mapping may be gone, its addresses reused, by the time it is advised.
+            release_ranges(mapped_ranges([], MAPS.read_text(), folder=str(folder)), MADV_PAGEOUT)
 
     thread = threading.Thread(target=keep_releasing, name="seqkit-page-release", daemon=True)
     thread.start()
