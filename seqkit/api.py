@@ -156,12 +156,12 @@ def evaluate(
 def with_decoding(recipe: Recipe, overrides: list[str]) -> Recipe:
     """`recipe` with search settings overridden; anything but DECODING_SETTINGS of its own head is an error."""
     task = get_task(recipe.task)
+    allowed = [setting for setting in DECODING_SETTINGS if hasattr(recipe.head, setting.split(".")[1])]
     for override in overrides:
         key = override.partition("=")[0]
-        if key not in DECODING_SETTINGS or not hasattr(recipe.head, key.split(".")[1]):
-            allowed = ", ".join(key for key in DECODING_SETTINGS if hasattr(recipe.head, key.split(".")[1]))
-            allowed = allowed or "none for this task"
-            raise ConfigError(f"--set {key}: evaluate can only change search settings ({allowed})")
+        if key not in allowed:
+            choices = ", ".join(allowed) or "none for this task"
+            raise ConfigError(f"--set {key}: evaluate can only change search settings ({choices})")
     raw = apply_overrides(to_dict(recipe), overrides)
     return build_recipe(raw, {"data": task.data_config, "head": task.head_config})
 

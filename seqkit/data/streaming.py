@@ -37,7 +37,8 @@ def row_lengths(table: datasets.Dataset, column: str) -> torch.Tensor:
 
 
 class BucketedBatches(Sequence):
-    """One epoch's batches over `table`: `len()` batches, `[i]` collates batch i from the table's rows.
+    """One epoch's batches over a table: `len()` batches, `[i]` collates batch i from its rows (`rows`, a
+    TableRows made once per table and shared by every epoch).
 
     Same draws as batching.bucketed_order: shuffle, stable-sort by length within pools of `pool_batches`
     batches, cut into batches (by `batch_size` and the `max_tokens` budget), shuffle the batches.
@@ -45,7 +46,7 @@ class BucketedBatches(Sequence):
 
     def __init__(
         self,
-        table: datasets.Dataset,
+        rows: TableRows,
         lengths: torch.Tensor,
         batch_size: int,
         generator: torch.Generator,
@@ -53,7 +54,7 @@ class BucketedBatches(Sequence):
         pool_batches: int = 50,
         max_tokens: int | None = None,
     ):
-        self.rows = TableRows(table)
+        self.rows = rows
         self.pad_values = pad_values
         count = len(lengths)
         shuffled = torch.randperm(count, generator=generator, dtype=torch.int32)  # (N,)

@@ -28,6 +28,7 @@ from seqkit.data.arrow_cache import cached_table, file_identity
 from seqkit.data.batching import bucketed_order, collate, epoch_order, epoch_seed
 from seqkit.data.parallel import ParallelCorpus, TextPair, open_parallel, read_parallel
 from seqkit.data.streaming import BucketedBatches, row_lengths
+from seqkit.data.table_rows import TableRows
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import Searchable, Seq2SeqHead, TargetSymbols
@@ -277,11 +278,12 @@ def streamed_training_batches(recipe: Recipe, vocabularies: dict, corpus: Parall
     if len(table) == 0:
         raise ConfigError(f"data.max_length: no training pair is {max_length} tokens or shorter")
     lengths = row_lengths(table, "words")  # (N,)
+    rows = TableRows(table)  # once: it finds the table's files and opens them
 
     def batches_for_epoch(epoch: int) -> BucketedBatches:
         generator = torch.Generator().manual_seed(epoch_seed(recipe.seed, epoch))
         return BucketedBatches(
-            table, lengths, recipe.train.batch_size, generator, {"targets_out": -100},
+            rows, lengths, recipe.train.batch_size, generator, {"targets_out": -100},
             max_tokens=recipe.train.max_tokens,
         )
 
