@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import machine, peak_rss_mib
+from seqkit.config import TrainConfig
+from seqkit.training import build_optimizer
 from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 
 
@@ -29,8 +31,8 @@ def _timed(work) -> float:
 
 
 def _train(module: torch.nn.Module, batches: list[dict], step: bool):
-    """One pass of forward + backward over `batches`; with `step`, an AdamW update as training does."""
-    optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4) if step else None
+    """One pass of forward + backward over `batches`; with `step`, the trainer's own AdamW update."""
+    optimizer = build_optimizer(module.parameters(), TrainConfig(learning_rate=1e-4)) if step else None
 
     def work() -> None:
         module.train()

@@ -66,6 +66,10 @@ class TrainConfig:
     # A budget of padded tokens per training batch (examples times the longest); batch_size stays the upper limit
     # on examples. Short sentences then come in bigger batches and long ones in smaller; null: batch_size alone.
     max_tokens: int | None = None
+    # Length bucketing: examples are shuffled, then sorted by length within pools of this many batches, so a batch
+    # holds examples of similar length (little padding). 1 gives plain random batches, which mix lengths (and, in
+    # joint bAbI training, tasks, whose story lengths differ).
+    bucket_pool: int = 50
     learning_rate: float = 0.001
     weight_decay: float = 0.01
     # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.
@@ -82,6 +86,13 @@ class TrainConfig:
     max_steps: int | None = None
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
     amp: bool = False
+
+    def __post_init__(self):
+        # Counts that must be positive: a zero or negative one would make empty or endless epochs, not an error.
+        for name in ("epochs", "batch_size", "max_tokens", "bucket_pool", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigError(f"train.{name}: must be at least 1, got {value}")
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,20 @@ def learning_rate_factor(step: int, total_steps: int, schedule: str, warmup_step
     raise ValueError(f"train.schedule: unknown schedule {schedule!r} (choose from: constant, linear, cosine)")
 
 
+def build_optimizer(parameters: Iterable[nn.Parameter], config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW as every task trains with it (benchmarks/harness.py times the same one).
+
+    The fused kernel reads and writes each parameter's moments once per step. Against the foreach kernels
+    (a pass per arithmetic operation) it made a step 3x faster on a 4M-weight hashed-bigram table on one CPU
+    thread (9 ms against 28 ms); the update is the same AdamW, up to rounding.
+    """
+    parameters = list(parameters)
+    fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
+    return torch.optim.AdamW(
+        parameters, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused, foreach=not fused
+    )
+
+
 class Trainer:
     def __init__(
         self,
@@ -106,10 +120,7 @@ class Trainer:
         self.seed = seed
         self.show_progress = show_progress
         self.after_epoch = after_epoch
-        # foreach: one kernel per step over all tensors instead of a Python loop per parameter.
-        self.optimizer = torch.optim.AdamW(
-            model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay, foreach=True
-        )
+        self.optimizer = build_optimizer(model.parameters(), config)
         # The model is already where it should run (api.train moves it); batches follow it there.
         self.device = model_device(model)
         if config.amp and self.device.type != "cuda":

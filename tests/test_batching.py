@@ -56,6 +56,19 @@ def test_budget_wastes_less_padding_than_a_fixed_count():
     assert max(len(batch) for batch in by_budget) > 32  # short sentences come in bigger batches
 
 
+def test_a_pool_of_one_batch_mixes_lengths_and_a_bigger_pool_groups_them():
+    lengths = [1 + (index * 7919) % 60 for index in range(2000)]
+
+    def mean_spread(batches):  # longest minus shortest, averaged over batches
+        return sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+
+    random_batches = epoch_order(lengths, TrainConfig(batch_size=32, bucket_pool=1), seed=3, epoch=0)
+    bucketed = epoch_order(lengths, TrainConfig(batch_size=32), seed=3, epoch=0)
+    assert sorted(i for batch in random_batches for i in batch) == list(range(2000))
+    # Lengths are spread over 1..60: a random batch of 32 spans most of that, a bucketed one a few lengths.
+    assert mean_spread(random_batches) > 40 and mean_spread(bucketed) < 5
+
+
 def test_trainer_logs_the_padding_fraction(tmp_path):
     recipe = write_recipe(tmp_path, train={"epochs": 1, "batch_size": 8, "max_tokens": 60})
     out = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)

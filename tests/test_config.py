@@ -35,6 +35,9 @@ def test_integer_is_accepted_where_a_float_is_expected():
         ({"task": "slot-filling", "encoder": {"features": [1]}}, "encoder.features[0]"),
         ({"task": "slot-filling", "colour": "red"}, "colour"),
         ({"task": "slot-filling", "train": 5}, "train"),
+        ({"task": "slot-filling", "train": {"max_tokens": 0}}, "train.max_tokens"),
+        ({"task": "slot-filling", "train": {"batch_size": -4}}, "train.batch_size"),
+        ({"task": "slot-filling", "train": {"bucket_pool": 0}}, "train.bucket_pool"),
     ],
 )
 def test_errors_name_the_dotted_key(raw, dotted):

@@ -114,6 +114,28 @@ def test_training_projects_only_real_targets_with_the_same_loss(input_feeding):
     assert torch.allclose(output.loss, expected, atol=1e-6)
 
 
+def test_copy_training_scores_only_gold_words_with_the_same_loss_and_gradients():
+    recipe = small_recipe(copy=True, attention="additive")
+    words = "ant bee cat dog eel fox".split()
+    vocabularies, model = built(recipe, [TextPair(f"{a} {b}", f"{b} {a}") for a in words for b in words])
+    model.eval()  # no dropout, so both computations see the same numbers
+    # Unseen words: their gold ids lie in the extended vocabulary, reachable by copying only.
+    pairs = [TextPair("yak cat owl", "owl yak"), TextPair("dog ant", "ant dog"), TextPair("emu", "emu emu bee")]
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
+    assert int(batch["oov_count"].max()) > 0 and (batch["targets_out"] == -100).any()
+    fast = model(batch).loss
+    fast_gradients = torch.autograd.grad(fast, list(model.parameters()), allow_unused=True)
+    state = model.head.encode(model.encoder(batch), batch)
+    every, _, _ = model.head._run(state, batch["targets_in"])  # (B, U, V + extra): what training did before
+    slow = model.head._copy_loss(every, batch["targets_out"])
+    slow_gradients = torch.autograd.grad(slow, list(model.parameters()), allow_unused=True)
+    assert torch.allclose(fast, slow, atol=1e-5)
+    for one, other in zip(fast_gradients, slow_gradients, strict=True):
+        assert (one is None) == (other is None)
+        if one is not None:
+            assert torch.allclose(one, other, atol=1e-5)
+
+
 def test_copy_attention_outputs_a_source_word_missing_from_the_target_vocabulary():
     recipe = small_recipe(copy=True, attention="general", max_length_ratio=1.0)
     vocabularies, model = built(recipe, reversal_pairs(10))

@@ -109,7 +109,7 @@ def epoch_order(lengths: Sequence[int], train: TrainConfig, seed: int, epoch: in
     """One training epoch's batches of example indices: a pure function of (seed, epoch), so that `--resume`
     rebuilds the same order, cut by `train.batch_size` and `train.max_tokens`."""
     generator = torch.Generator().manual_seed(epoch_seed(seed, epoch))
-    return bucketed_order(lengths, train.batch_size, generator, max_tokens=train.max_tokens)
+    return bucketed_order(lengths, train.batch_size, generator, train.bucket_pool, train.max_tokens)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

@@ -21,6 +21,7 @@ import numpy
 import pyarrow
 
 from seqkit.data import mapped_pages
+from seqkit.errors import DataFormatError
 
 
 def table_files(table: datasets.Dataset) -> list[str]:
@@ -68,8 +69,8 @@ class TableRows:
 class _FileColumn:
     """One chunk of a column read with pread: scalars at `data`, lists through `offsets` into `data`."""
 
-    def __init__(self, descriptor: int, data: int, dtype: numpy.dtype, offsets: int | None, offset_dtype):
-        self.descriptor, self.data, self.dtype = descriptor, data, dtype
+    def __init__(self, path: str, descriptor: int, data: int, dtype: numpy.dtype, offsets: int | None, offset_dtype):
+        self.path, self.descriptor, self.data, self.dtype = path, descriptor, data, dtype
         self.offsets, self.offset_dtype = offsets, offset_dtype
 
     def value(self, local: int) -> int | list[int]:
@@ -82,7 +83,9 @@ class _FileColumn:
         size = count * dtype.itemsize
         raw = os.pread(self.descriptor, size, position)
         if len(raw) != size:
-            raise OSError(f"short read from an Arrow table file: {len(raw)} of {size} bytes at {position}")
+            # The file shrank under the mapping (a cache folder cleaned or rewritten by another process).
+            problem = f"truncated Arrow table: {len(raw)} of {size} bytes at byte {position}; delete it to rebuild"
+            raise DataFormatError(self.path, None, problem)
         return numpy.frombuffer(raw, dtype=dtype)
 
 
@@ -117,13 +120,13 @@ def _reader(chunk: pyarrow.Array, mappings: list[mapped_pages.FileMapping], desc
         return _ViewColumn(chunk)
     data = (data[0], data[1] + values.offset * dtype.itemsize)
     if not _is_list(chunk):
-        return _FileColumn(descriptors[data[0]], data[1], dtype, None, None)
+        return _FileColumn(data[0], descriptors[data[0]], data[1], dtype, None, None)
     offset_dtype = numpy.dtype(numpy.int64 if pyarrow.types.is_large_list(chunk.type) else numpy.int32)
     offsets = _file_position(chunk.buffers()[1], mappings)
     if offsets is None or offsets[0] != data[0]:
         return _ViewColumn(chunk)
     offsets_position = offsets[1] + chunk.offset * offset_dtype.itemsize
-    return _FileColumn(descriptors[data[0]], data[1], dtype, offsets_position, offset_dtype)
+    return _FileColumn(data[0], descriptors[data[0]], data[1], dtype, offsets_position, offset_dtype)
 
 
 def _file_position(buffer: pyarrow.Buffer | None, mappings: list[mapped_pages.FileMapping]):

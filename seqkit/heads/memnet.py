@@ -98,16 +98,24 @@ class MemoryNetwork(nn.Module):
         """Indices (A, C) of the word (and time) matrices read at hop `hop` (0-based)."""
         return (hop, hop + 1) if self.tying == "adjacent" else (1, 2)
 
-    def _sentences(self, index: int, words: torch.Tensor) -> torch.Tensor:
+    def _word_weights(self, words: torch.Tensor) -> torch.Tensor | None:
+        """Position-encoding weights of (..., L) word ids, (..., L, d); None for a bag of words.
+
+        They depend on the sentence lengths only, so one tensor serves every embedding matrix."""
+        if not self.position_encoded:
+            return None
+        lengths = (words != self.pad_id).sum(dim=-1)  # (...)
+        return position_encoding(lengths, words.shape[-1], self.embedding_size)
+
+    def _sentences(self, index: int, words: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         """Sentence vectors of (..., L) word ids with matrix `index`: (..., d)."""
         vectors = self.embeddings[index](words)  # (..., L, d)
-        if self.position_encoded:
-            lengths = (words != self.pad_id).sum(dim=-1)  # (...)
-            vectors = vectors * position_encoding(lengths, words.shape[-1], self.embedding_size)
+        if weights is not None:
+            vectors = vectors * weights
         return vectors.sum(dim=-2)  # (..., d)
 
-    def _memories(self, index: int, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        memories = self._sentences(index, batch["story"])  # (B, M, d)
+    def _memories(self, index: int, batch: dict[str, torch.Tensor], weights: torch.Tensor | None) -> torch.Tensor:
+        memories = self._sentences(index, batch["story"], weights)  # (B, M, d)
         if self.temporal:
             time_index = index if self.tying == "adjacent" else index - 1
             memories = memories + self.times[time_index](batch["time"])  # (B, M, d)
@@ -118,14 +126,15 @@ class MemoryNetwork(nn.Module):
         if self.training and bool(self.linear_start_done) and bool(self.linear_attention):
             self.linear_attention.fill_(False)  # linear start has ended: re-insert the hop softmaxes
         mask = batch["memory_mask"].bool()  # (B, M)
-        state = self._sentences(0, batch["question"])  # (B, d)
+        state = self._sentences(0, batch["question"], self._word_weights(batch["question"]))  # (B, d)
+        story_weights = self._word_weights(batch["story"])  # (B, M, L, d) or None
         attentions = []
         memories: dict[int, torch.Tensor] = {}  # adjacent hops share matrices: embed the story once each
         for hop in range(self.hops):
             input_index, output_index = self._matrices(hop)
             for index in (input_index, output_index):
                 if index not in memories:
-                    memories[index] = self._memories(index, batch)  # (B, M, d)
+                    memories[index] = self._memories(index, batch, story_weights)  # (B, M, d)
             inputs, outputs = memories[input_index], memories[output_index]
             scores = torch.einsum("bmd,bd->bm", inputs, state)  # (B, M)
             if bool(self.linear_attention):

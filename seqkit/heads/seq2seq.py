@@ -162,11 +162,16 @@ class Seq2SeqHead(nn.Module):
 
     # ---- decoding -------------------------------------------------------------------------------------
     def _run(
-        self, state: DecoderState, previous: torch.Tensor, real: torch.Tensor | None = None
+        self,
+        state: DecoderState,
+        previous: torch.Tensor,
+        real: torch.Tensor | None = None,
+        gold: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, DecoderState, dict]:
         """previous (B, U) target ids (extended ids fall back to <unk>) -> log-probs or logits (B, U, V').
 
-        With `real` (B, U) bool and no copy attention, only those positions are projected: logits (N, V).
+        With `real` (B, U) bool, only those positions are projected: logits (N, V); with copy attention and
+        `gold` (B, U) extended ids as well, the gold words' copy log-probabilities (N,) instead.
         """
         inputs = previous.masked_fill(previous >= self.symbols.size, self.symbols.unknown)
         embedded = self.dropout(self.embedding(inputs))  # (B, U, E)
@@ -193,13 +198,20 @@ class Seq2SeqHead(nn.Module):
             feed = None
         # One projection for every target position of the batch; in training only the real ones, since the
         # projection onto the vocabulary is the largest product and a third of a batch's targets can be padding.
-        if real is not None and self.copy is None:
-            logits = self._project(self.dropout(attentional_all[real]))  # (N, V)
-        else:
-            logits = self._project(self.dropout(attentional_all))  # (B, U, V)
         new_state = DecoderState(
             state.memory, state.keys, state.mask, hidden, feed, state.source_copy_ids, state.extra_size
         )
+        if real is not None:
+            logits = self._project(self.dropout(attentional_all[real]))  # (N, V)
+            if self.copy is not None and gold is not None:
+                rows = real.nonzero()[:, 0]  # (N,) the batch row of each real position
+                logits = self.copy.gold_log_probability(
+                    logits, weight_all[real], context_all[real], attentional_all[real], embedded[real],
+                    state.source_copy_ids[rows], gold[real],
+                )  # (N,)
+            return logits, new_state, {"attention": weight_all}
+        else:
+            logits = self._project(self.dropout(attentional_all))  # (B, U, V)
         scores = logits
         if self.copy is not None:
             scores = self.copy(
@@ -236,10 +248,14 @@ class Seq2SeqHead(nn.Module):
             return HeadOutput(None, state.memory, {"mask": state.mask})
         gold = batch["targets_out"]  # (B, U), -100 on padding
         real = gold != -100  # (B, U)
-        scores, _, extras = self._run(state, batch["targets_in"], real)  # (N, V) without copy, else (B, U, V')
         if self.copy is None:
+            scores, _, extras = self._run(state, batch["targets_in"], real)  # (N, V)
             loss = nn.functional.cross_entropy(scores, gold[real], label_smoothing=self.label_smoothing)
-        else:
+        elif self.label_smoothing == 0:
+            scores, _, extras = self._run(state, batch["targets_in"], real, gold)  # (N,) gold log-probabilities
+            loss = -scores.mean()
+        else:  # smoothing spreads mass over the whole vocabulary, so it needs the whole distribution
+            scores, _, extras = self._run(state, batch["targets_in"])  # (B, U, V')
             loss = self._copy_loss(scores, gold)
         return HeadOutput(loss, scores, extras)
 
