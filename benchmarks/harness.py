@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import machine, peak_rss_mib
+from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 from seqkit.config import TrainConfig
 from seqkit.training import build_optimizer
-from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 
 
 def _timed(work) -> float:

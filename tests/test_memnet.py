@@ -34,7 +34,8 @@ def test_position_encoded_sentence_is_the_weighted_sum_of_its_word_vectors():
     words = torch.tensor([[2, 3, 4, 0]])  # (1, L): three words and padding
     vectors = network.embeddings[0].weight[torch.tensor([2, 3, 4])]  # (3, 2)
     weights = torch.tensor([[4 / 3, 2 / 3], [1.0, 1.0], [2 / 3, 4 / 3]])
-    assert torch.allclose(network._sentences(0, words, network._word_weights(words))[0], (weights * vectors).sum(dim=0), atol=1e-6)
+    sentence = network._sentences(0, words, network._word_weights(words))[0]
+    assert torch.allclose(sentence, (weights * vectors).sum(dim=0), atol=1e-6)
 
 
 def test_temporal_encoding_gives_age_zero_to_the_most_recent_sentence():
