@@ -95,7 +95,10 @@ def beam_search(
         raise ValueError(f"n_best must be between 1 and the beam size {beam}, got {n_best}")
     count = batch["lengths"].size(0)
     limits = max_lengths(batch["lengths"], max_length_ratio)
-    state = searchable.encode(batch).select(torch.arange(count).repeat_interleave(beam))  # rows: (B * K)
+    state = searchable.encode(batch)
+    # B * K hypothesis rows; a state that can keep one copy of each source for its K hypotheses does so.
+    expand = getattr(state, "expand", None)
+    state = expand(beam) if expand is not None else state.select(torch.arange(count).repeat_interleave(beam))
     sentences = torch.arange(count)  # the sentence of each live block of `beam` rows
     scores = torch.full((count, beam), float("-inf"))
     scores[:, 0] = 0.0  # one live hypothesis to start; the copies would only repeat it

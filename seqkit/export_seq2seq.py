@@ -185,6 +185,7 @@ class OnnxSearchable:
                             hidden if len(hidden) == 2 else hidden[0], feed, None, 0)
 
     def decode_step(self, state: DecoderState, previous: torch.Tensor):
+        state = state.per_row()  # the exported step reads one source row per hypothesis
         hidden = state.hidden if isinstance(state.hidden, tuple) else (state.hidden,)
         recurrent = [*hidden, *([state.feed] if self.input_feeding else [])]
         feeds = {"previous": previous.numpy(), "memory": state.memory.numpy(), "keys": state.keys.numpy(),

@@ -136,6 +136,31 @@ def test_copy_training_scores_only_gold_words_with_the_same_loss_and_gradients()
             assert torch.allclose(one, other, atol=1e-5)
 
 
+@pytest.mark.parametrize(("attention", "input_feeding", "copy"), [("additive", False, True), ("general", True, False)])
+def test_hypotheses_sharing_one_source_row_decode_as_with_a_row_each(attention, input_feeding, copy):
+    recipe = small_recipe(attention=attention, input_feeding=input_feeding, copy=copy)
+    pairs = reversal_pairs(12)
+    vocabularies, model = built(recipe, pairs)
+    model.eval()
+    batch = generation.training_batches(recipe, vocabularies, pairs)(0)[0]
+    head, beam = model.head, 3
+    with torch.no_grad():
+        fresh = head.encode(model.encoder(batch), batch)
+        shared = fresh.expand(beam)  # one source row per sentence, `beam` hypothesis rows
+        copied = fresh.select(torch.arange(fresh.memory.size(0)).repeat_interleave(beam))
+        assert shared.memory.size(0) * beam == copied.memory.size(0)
+        previous = torch.randint(4, head.symbols.size, (copied.memory.size(0),))
+        for _ in range(3):
+            shared_scores, shared, shared_attention = head.decode_step(shared, previous)
+            copied_scores, copied, copied_attention = head.decode_step(copied, previous)
+            assert torch.allclose(shared_scores, copied_scores, atol=1e-5)
+            assert torch.allclose(shared_attention, copied_attention, atol=1e-6)
+            # Drop the first sentence and reorder the beams of the rest, as beam search does.
+            rows = torch.arange(beam, copied.memory.size(0)).view(-1, beam).flip(1).reshape(-1)
+            shared, copied, previous = shared.select(rows), copied.select(rows), previous[rows]
+        assert torch.equal(shared.per_row().memory, copied.memory)
+
+
 def test_copy_attention_outputs_a_source_word_missing_from_the_target_vocabulary():
     recipe = small_recipe(copy=True, attention="general", max_length_ratio=1.0)
     vocabularies, model = built(recipe, reversal_pairs(10))

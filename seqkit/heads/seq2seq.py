@@ -14,7 +14,7 @@ Search (greedy, beam) lives in seqkit/decoding.py and uses `encode` and `decode_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -39,28 +39,48 @@ class TargetSymbols:
 
 @dataclass
 class DecoderState:
-    """What a decoding step needs; every tensor has the batch on dim 0 except `hidden` (layers, B, H)."""
+    """What a decoding step needs. `hidden` (layers, R, H) and `feed` (R, D_out) have one row per hypothesis;
+    the source tensors (memory, keys, mask, copy ids) one row per sentence, B = R / group. Beam search keeps
+    `group` = beam hypotheses per sentence without copying its source `beam` times: each step then attends with
+    `beam` queries per sentence, reading one copy of the memory instead of five."""
 
     memory: torch.Tensor  # (B, T, D_memory)
     keys: torch.Tensor  # (B, T, D_key)
     mask: torch.Tensor  # (B, T)
-    hidden: torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # (L, B, H), or (h, c) for an LSTM
-    feed: torch.Tensor | None  # (B, D_out) previous attentional vector, with input feeding
+    hidden: torch.Tensor | tuple[torch.Tensor, torch.Tensor]  # (L, R, H), or (h, c) for an LSTM
+    feed: torch.Tensor | None  # (R, D_out) previous attentional vector, with input feeding
     source_copy_ids: torch.Tensor | None  # (B, T) extended-vocabulary ids, with copy attention
     extra_size: int = 0
+    group: int = 1  # hypotheses per sentence: R = B * group, in blocks of `group` consecutive rows
+
+    def expand(self, group: int) -> DecoderState:
+        """`group` hypotheses for each sentence of a fresh (group 1) state; only hidden and feed are copied."""
+        rows = torch.arange(self.memory.size(0), device=self.memory.device).repeat_interleave(group)
+        return replace(self.reorder(rows), group=group)
 
     def select(self, rows: torch.Tensor) -> DecoderState:
-        """The state of the batch rows `rows` (reorders beams and drops finished sentences)."""
-        picked = {}
+        """The state of the hypothesis rows `rows` (reorders beams and drops finished sentences). With
+        group > 1, `rows` comes in blocks of `group` rows of one sentence, and that sentence's source is kept."""
         rows = rows.to(self.memory.device)  # decoding.py keeps its bookkeeping on the CPU
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name == "hidden":
-                value = tuple(h[:, rows] for h in value) if isinstance(value, tuple) else value[:, rows]
-            elif isinstance(value, torch.Tensor):
-                value = value[rows]
-            picked[item.name] = value
-        return DecoderState(**picked)
+        sources = rows[:: self.group] // self.group  # (B',) the sentence of each block
+        picked = self.reorder(rows)
+        for name in ("memory", "keys", "mask", "source_copy_ids"):
+            value = getattr(picked, name)
+            if value is not None:
+                picked = replace(picked, **{name: value[sources]})
+        return picked
+
+    def per_row(self) -> DecoderState:
+        """The same state with its source copied to every hypothesis row (group 1), for a decoder that needs
+        one source row per hypothesis (the exported ONNX step)."""
+        if self.group == 1:
+            return self
+        copies = {
+            name: getattr(self, name).repeat_interleave(self.group, 0)
+            for name in ("memory", "keys", "mask", "source_copy_ids")
+            if getattr(self, name) is not None
+        }
+        return replace(self, group=1, **copies)
 
     def reorder(self, rows: torch.Tensor) -> DecoderState:
         """Like `select`, for rows that stay within their own sentence (beam search re-ranking its beams):
@@ -183,7 +203,7 @@ class Seq2SeqHead(nn.Module):
                     1
                 )  # (B, 1, E + D_out)
                 output, hidden = self.decoder(step_input, hidden)  # (B, 1, H)
-                context, weight = self.attention(output, state.keys, state.memory, state.mask)
+                context, weight = self._attend(output, state)
                 feed = torch.tanh(self.combine(torch.cat([output, context], dim=-1))).squeeze(1)  # (B, D_out)
                 attentional.append(feed)
                 contexts.append(context)
@@ -193,14 +213,12 @@ class Seq2SeqHead(nn.Module):
             context_all, weight_all = torch.cat(contexts, dim=1), torch.cat(weights, dim=1)
         else:
             output_all, hidden = self.decoder(embedded, state.hidden)  # (B, U, H)
-            context_all, weight_all = self.attention(output_all, state.keys, state.memory, state.mask)
+            context_all, weight_all = self._attend(output_all, state)
             attentional_all = torch.tanh(self.combine(torch.cat([output_all, context_all], dim=-1)))
             feed = None
         # One projection for every target position of the batch; in training only the real ones, since the
         # projection onto the vocabulary is the largest product and a third of a batch's targets can be padding.
-        new_state = DecoderState(
-            state.memory, state.keys, state.mask, hidden, feed, state.source_copy_ids, state.extra_size
-        )
+        new_state = replace(state, hidden=hidden, feed=feed)
         if real is not None:
             logits = self._project(self.dropout(attentional_all[real]))  # (N, V)
             if self.copy is not None and gold is not None:
@@ -220,10 +238,20 @@ class Seq2SeqHead(nn.Module):
                 context_all,
                 attentional_all,
                 embedded,
-                state.source_copy_ids,
+                state.source_copy_ids.repeat_interleave(state.group, 0),  # (B, T) per hypothesis row
                 state.extra_size,
             )  # log-probabilities (B, U, V + extra)
         return scores, new_state, {"attention": weight_all}
+
+    def _attend(self, queries: torch.Tensor, state: DecoderState) -> tuple[torch.Tensor, torch.Tensor]:
+        """queries (R, U, H), one row per hypothesis -> context (R, U, D_memory), weights (R, U, T).
+
+        The `group` hypotheses of a sentence become `group * U` queries against its one memory row.
+        """
+        rows, steps = queries.shape[:2]
+        grouped = queries.reshape(rows // state.group, state.group * steps, -1)  # (B, group * U, H)
+        context, weights = self.attention(grouped, state.keys, state.memory, state.mask)
+        return context.reshape(rows, steps, -1), weights.reshape(rows, steps, -1)
 
     def _project(self, attentional: torch.Tensor) -> torch.Tensor:
         if self.output is not None:
