@@ -114,10 +114,14 @@ def beam_search(
         vocabulary = log_probabilities.size(-1)
         forced = (limits[sentences] == step).repeat_interleave(beam)
         log_probabilities = _force_end(log_probabilities, forced, searchable.end_id)
-        candidates = (scores.unsqueeze(-1) + log_probabilities.view(live, beam, vocabulary)).view(live, -1)
+        # A sentence's best 2K extensions are among each of its hypotheses' best 2K words, so each row is cut
+        # to those first: two small top-k calls instead of adding scores across all K x V candidates.
+        width = min(2 * beam, vocabulary)
+        row_scores, row_words = log_probabilities.topk(width, dim=1)  # (B'K, 2K)
+        candidates = (scores.unsqueeze(-1) + row_scores.view(live, beam, width)).view(live, -1)  # (B', K * 2K)
         top_scores, top_indices = candidates.topk(min(2 * beam, candidates.size(1)), dim=1)  # (B', 2K)
-        origins = top_indices // vocabulary  # beam each candidate extends
-        words = top_indices % vocabulary
+        origins = top_indices // width  # beam each candidate extends
+        words = row_words.view(live, -1).gather(1, top_indices)
         origin_rows = origins + torch.arange(live).unsqueeze(1) * beam  # (B', 2K) rows of the flat state
         if with_attention:
             step_attention = attention.unsqueeze(1)  # (B'K, 1, T)
