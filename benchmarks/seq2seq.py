@@ -21,9 +21,11 @@ import torch
 
 from benchmarks.common import machine, median_rate, peak_rss_mib
 from seqkit import api
+from seqkit.config import TrainConfig
 from seqkit.model import build_model
 from seqkit.run_dir import load_run
 from seqkit.tasks import generation, get_task
+from seqkit.training import build_optimizer
 
 
 def step_by_step_loss(model, batch) -> torch.Tensor:
@@ -42,7 +44,7 @@ def step_by_step_loss(model, batch) -> torch.Tensor:
 
 def training_speed(model, batches, loss_of, repeats: int) -> float:
     """Median target tokens/s of optimizer steps over `batches`, with the loss computed by `loss_of`."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = build_optimizer(model.parameters(), TrainConfig(learning_rate=1e-4))  # the trainer's AdamW
     model.train()
     tokens = sum(int((b["targets_out"] != -100).sum()) for b in batches)
 
