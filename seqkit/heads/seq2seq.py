@@ -223,9 +223,9 @@ class Seq2SeqHead(nn.Module):
             logits = self._project(self.dropout(attentional_all[real]))  # (N, V)
             if self.copy is not None and gold is not None:
                 rows = real.nonzero()[:, 0]  # (N,) the batch row of each real position
+                generate = self.copy.switch(context_all[real], attentional_all[real], embedded[real])  # (N, 1)
                 logits = self.copy.gold_log_probability(
-                    logits, weight_all[real], context_all[real], attentional_all[real], embedded[real],
-                    state.source_copy_ids[rows], gold[real],
+                    logits, weight_all[real], generate, state.source_copy_ids[rows], gold[real]
                 )  # (N,)
             return logits, new_state, {"attention": weight_all}
         else:

@@ -36,7 +36,7 @@ class CopySwitch(nn.Module):
         vocabulary_logits (B, U, V); weights (B, U, T); context (B, U, D_memory); decoder_output (B, U, D);
         input_embedding (B, U, E); source_copy_ids (B, T) in the extended vocabulary.
         """
-        generate = self._switch(context, decoder_output, input_embedding)  # (B, U, 1)
+        generate = self.switch(context, decoder_output, input_embedding)  # (B, U, 1)
         vocabulary = torch.softmax(vocabulary_logits, dim=-1) * generate  # (B, U, V)
         if extra_size:
             vocabulary = nn.functional.pad(vocabulary, (0, extra_size))  # (B, U, V + extra)
@@ -49,9 +49,7 @@ class CopySwitch(nn.Module):
         self,
         vocabulary_logits: torch.Tensor,
         weights: torch.Tensor,
-        context: torch.Tensor,
-        decoder_output: torch.Tensor,
-        input_embedding: torch.Tensor,
+        generate: torch.Tensor,
         source_copy_ids: torch.Tensor,
         gold: torch.Tensor,
     ) -> torch.Tensor:
@@ -60,17 +58,17 @@ class CopySwitch(nn.Module):
         Teacher-forced training needs only the gold word's probability, not the whole extended distribution:
         one log-sum-exp over the vocabulary and a gather, instead of a softmax, a padded copy, a scatter and
         a log over (N, V + extra) and their backward passes. vocabulary_logits (N, V); weights (N, T);
-        context (N, D_memory); decoder_output (N, D); input_embedding (N, E); source_copy_ids (N, T); gold (N,).
+        generate (N, 1) from `switch`; source_copy_ids (N, T); gold (N,) extended ids.
         """
-        generate = self._switch(context, decoder_output, input_embedding).squeeze(-1)  # (N,)
         size = vocabulary_logits.size(-1)
         in_vocabulary = gold < size  # (N,)
         gold_logit = vocabulary_logits.gather(1, gold.clamp(max=size - 1).unsqueeze(1)).squeeze(1)  # (N,)
         generated = torch.exp(gold_logit - torch.logsumexp(vocabulary_logits, dim=-1)) * in_vocabulary  # (N,)
         copied = (weights * (source_copy_ids == gold.unsqueeze(1))).sum(dim=-1)  # (N,)
-        mixed = generate * generated + (1.0 - generate) * copied
+        generating = generate.squeeze(-1)  # (N,) p_gen
+        mixed = generating * generated + (1.0 - generating) * copied
         return torch.log(mixed.clamp_min(1e-12))
 
-    def _switch(self, context, decoder_output, input_embedding) -> torch.Tensor:
+    def switch(self, context, decoder_output, input_embedding) -> torch.Tensor:
         """p_gen in (0, 1): (..., 1)."""
         return torch.sigmoid(self.gate(torch.cat([context, decoder_output, input_embedding], dim=-1)))
