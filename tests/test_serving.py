@@ -92,12 +92,13 @@ def test_concurrent_requests_all_get_their_own_answers(client, tiny_tagger_run):
     assert all(reply.status_code == 200 for reply in replies)
     answers = [reply.json()["results"][0] for reply in replies]
     # Merged requests run in batches of other sizes than the reference's one batch of 24, and the recurrent
-    # kernels round differently per batch size: probabilities agree to float precision, the rest exactly.
+    # kernels round differently per batch size (up to 6e-8 measured on this model): probabilities agree to float
+    # precision, the rest exactly.
     probabilities = [answer.pop("intent_probability") for answer in answers]
     wanted = [dict(expected[text]) for text in texts]
     wanted_probabilities = [answer.pop("intent_probability") for answer in wanted]
     assert answers == wanted
-    assert probabilities == pytest.approx(wanted_probabilities, abs=1e-5)
+    assert probabilities == pytest.approx(wanted_probabilities, abs=1e-6)
     assert client.get("/health").json()["models"][0]["batching"]["requests"] == before + len(texts)
 
 

@@ -42,7 +42,7 @@ class DecoderState:
     """What a decoding step needs. `hidden` (layers, R, H) and `feed` (R, D_out) have one row per hypothesis;
     the source tensors (memory, keys, mask, copy ids) one row per sentence, B = R / group. Beam search keeps
     `group` = beam hypotheses per sentence without copying its source `beam` times: each step then attends with
-    `beam` queries per sentence, reading one copy of the memory instead of five."""
+    `beam` queries per sentence, reading one copy of the memory instead of `beam` copies."""
 
     memory: torch.Tensor  # (B, T, D_memory)
     keys: torch.Tensor  # (B, T, D_key)
@@ -63,24 +63,24 @@ class DecoderState:
         group > 1, `rows` comes in blocks of `group` rows of one sentence, and that sentence's source is kept."""
         rows = rows.to(self.memory.device)  # decoding.py keeps its bookkeeping on the CPU
         sources = rows[:: self.group] // self.group  # (B',) the sentence of each block
-        picked = self.reorder(rows)
-        for name in ("memory", "keys", "mask", "source_copy_ids"):
-            value = getattr(picked, name)
-            if value is not None:
-                picked = replace(picked, **{name: value[sources]})
-        return picked
+        return replace(self.reorder(rows), **self._sources(lambda value: value[sources]))
 
     def per_row(self) -> DecoderState:
         """The same state with its source copied to every hypothesis row (group 1), for a decoder that needs
         one source row per hypothesis (the exported ONNX step)."""
         if self.group == 1:
             return self
-        copies = {
-            name: getattr(self, name).repeat_interleave(self.group, 0)
-            for name in ("memory", "keys", "mask", "source_copy_ids")
-            if getattr(self, name) is not None
-        }
-        return replace(self, group=1, **copies)
+        return replace(self, group=1, **self._sources(lambda value: value.repeat_interleave(self.group, 0)))
+
+    def copy_ids_per_row(self) -> torch.Tensor:
+        """Extended-vocabulary source ids with one row per hypothesis: (R, T)."""
+        ids = self.source_copy_ids
+        return ids if self.group == 1 else ids.repeat_interleave(self.group, 0)
+
+    def _sources(self, change) -> dict[str, torch.Tensor]:
+        """`change` applied to each per-sentence tensor the state holds (memory, keys, mask, copy ids)."""
+        names = ("memory", "keys", "mask", "source_copy_ids")
+        return {name: change(getattr(self, name)) for name in names if getattr(self, name) is not None}
 
     def reorder(self, rows: torch.Tensor) -> DecoderState:
         """Like `select`, for rows that stay within their own sentence (beam search re-ranking its beams):
@@ -228,8 +228,7 @@ class Seq2SeqHead(nn.Module):
                     logits, weight_all[real], generate, state.source_copy_ids[rows], gold[real]
                 )  # (N,)
             return logits, new_state, {"attention": weight_all}
-        else:
-            logits = self._project(self.dropout(attentional_all))  # (B, U, V)
+        logits = self._project(self.dropout(attentional_all))  # (B, U, V)
         scores = logits
         if self.copy is not None:
             scores = self.copy(
@@ -238,7 +237,7 @@ class Seq2SeqHead(nn.Module):
                 context_all,
                 attentional_all,
                 embedded,
-                state.source_copy_ids.repeat_interleave(state.group, 0),  # (B, T) per hypothesis row
+                state.copy_ids_per_row(),  # (R, T)
                 state.extra_size,
             )  # log-probabilities (B, U, V + extra)
         return scores, new_state, {"attention": weight_all}
