@@ -127,7 +127,7 @@ def train(
 
 
 # Settings that change only how a trained model searches, so `evaluate` may vary them (on dev) without retraining.
-DECODING_SETTINGS = ("head.beam", "head.length_penalty", "head.max_length_ratio")
+DECODING_SETTINGS = ("head.beam", "head.length_penalty", "head.max_length_ratio", "head.no_repeat_ngram")
 
 
 def evaluate(

@@ -95,7 +95,7 @@ def evaluate(
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", help="A search setting for this evaluation: head.beam, head.length_penalty, "
-                     "head.max_length_ratio (e.g. head.length_penalty=1.5)."),
+                     "head.max_length_ratio, head.no_repeat_ngram (e.g. head.length_penalty=1.5)."),
     ] = None,
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""

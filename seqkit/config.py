@@ -57,6 +57,10 @@ class RNNConfig:
     dropout: float = 0.0
 
 
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("constant", "linear", "cosine", "step")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Optimisation; the Trainer reads nothing else."""
@@ -70,13 +74,18 @@ class TrainConfig:
     # holds examples of similar length (little padding). 1 gives plain random batches, which mix lengths (and, in
     # joint bAbI training, tasks, whose story lengths differ).
     bucket_pool: int = 50
+    # "adamw" or "sgd" (plain, no momentum).
+    optimizer: str = "adamw"
     learning_rate: float = 0.001
     weight_decay: float = 0.01
     # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.
     clip_norm: float | None = 5.0
     clip_value: float | None = None
-    # "constant", "linear" (linear decay to 0 after warmup) or "cosine".
+    # "constant", "linear" (linear decay to 0 after warmup), "cosine", or "step": the full rate for hold_epochs
+    # epochs, then halved, and halved again every halve_every_epochs epochs.
     schedule: str = "linear"
+    hold_epochs: int = 15
+    halve_every_epochs: int = 15
     warmup_steps: int = 0
     # Stop when the dev metric has not improved for this many epochs; null trains all epochs.
     patience: int | None = None
@@ -89,10 +98,13 @@ class TrainConfig:
 
     def __post_init__(self):
         # Counts that must be positive: a zero or negative one would make empty or endless epochs, not an error.
-        for name in ("epochs", "batch_size", "max_tokens", "bucket_pool", "max_steps"):
+        for name in ("epochs", "batch_size", "max_tokens", "bucket_pool", "max_steps", "halve_every_epochs"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"train.{name}: must be at least 1, got {value}")
+        for name, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
+            if value not in choices:
+                raise ConfigError(f"train.{name}: expected one of {', '.join(choices)}, got {value!r}")
 
 
 @dataclass(frozen=True)

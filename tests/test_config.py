@@ -38,6 +38,9 @@ def test_integer_is_accepted_where_a_float_is_expected():
         ({"task": "slot-filling", "train": {"max_tokens": 0}}, "train.max_tokens"),
         ({"task": "slot-filling", "train": {"batch_size": -4}}, "train.batch_size"),
         ({"task": "slot-filling", "train": {"bucket_pool": 0}}, "train.bucket_pool"),
+        ({"task": "slot-filling", "train": {"optimizer": "adam"}}, "train.optimizer"),
+        ({"task": "slot-filling", "train": {"schedule": "steps"}}, "train.schedule"),
+        ({"task": "slot-filling", "train": {"halve_every_epochs": 0}}, "train.halve_every_epochs"),
     ],
 )
 def test_errors_name_the_dotted_key(raw, dotted):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from seqkit.decoding import beam_search, greedy_search
+from seqkit.decoding import beam_search, block_repeats, greedy_search
 
 BEGIN, END, WORDS = 0, 1, (2, 3)
 VOCABULARY = 4
@@ -119,3 +119,33 @@ def test_maximum_length_is_a_ratio_of_the_source_length():
     assert [len(h.tokens) for h in results] == [3, 8]
     beams = beam_search(model, batch_of([2, 5]), 2, 1.5, n_best=2)
     assert [[len(h.tokens) for h in found] for found in beams] == [[3, 3], [8, 8]]
+
+
+def has_repeated_ngram(tokens: list[int], size: int) -> bool:
+    grams = [tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1)]
+    return len(grams) != len(set(grams))
+
+
+def test_block_repeats_forbids_exactly_the_words_that_would_repeat_an_ngram():
+    histories = torch.tensor([[2, 3, 2], [5, 6, 7]])  # row 0 ends in 2, which was once followed by 3
+    blocked = block_repeats(torch.zeros(2, 8), histories, size=2)
+    assert torch.isinf(blocked[0, 3]) and int(torch.isinf(blocked).sum()) == 1
+    unigrams = block_repeats(torch.zeros(2, 8), histories, size=1)
+    assert torch.isinf(unigrams).nonzero().tolist() == [[0, 2], [0, 3], [1, 5], [1, 6], [1, 7]]
+    assert torch.equal(block_repeats(torch.zeros(2, 8), histories, size=4), torch.zeros(2, 8))  # too short
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_no_repeat_ngram_changes_a_stuttering_output_in_greedy_and_beam_search(size):
+    # The model prefers word 2 at every step and never wants to stop: left alone it outputs 2 2 2 2.
+    model = TableModel(lambda sentence, prefix: {2: 0.6, 3: 0.3, END: 0.1})
+    (plain,) = greedy_search(model, batch_of([4]), 1.0)
+    assert plain.tokens == [2, 2, 2, 2]
+    (greedy,) = greedy_search(model, batch_of([4]), 1.0, no_repeat_ngram=size)
+    (beam,) = beam_search(model, batch_of([4]), 3, 1.0, length_penalty=0.0, no_repeat_ngram=size)
+    expected = {1: [2, 3], 2: [2, 2, 3, 2]}[size]  # size 1: after 2 3 only the end symbol is left
+    assert greedy.tokens == expected
+    for hypothesis in beam:
+        assert not has_repeated_ngram(hypothesis.tokens, size)
+    (one,) = beam_search(model, batch_of([4]), 1, 1.0, length_penalty=0.0, no_repeat_ngram=size)
+    assert one[0].tokens == greedy.tokens  # beam 1 stays greedy with blocking too

@@ -107,3 +107,12 @@ def test_linear_start_drops_the_softmax_until_validation_loss_stops_falling():
     network(batch)  # the next training step re-inserts the softmax
     assert not bool(network.linear_attention)
     assert torch.allclose(network.eval()(batch).extras["attention"].sum(), torch.tensor(1.0))
+
+
+def test_fixed_length_linear_start_ignores_validation_loss():
+    network = MemoryNetwork(vocab_size=8, embedding_size=6, hops=1, linear_start=True)
+    for loss in (2.0, 2.5, 3.0):  # rising: the validation rule would have ended it after the second epoch
+        advance_linear_start(network, validation_loss=loss, max_epochs=4, stops_on_validation=False)
+    assert not bool(network.linear_start_done)
+    advance_linear_start(network, validation_loss=1.0, max_epochs=4, stops_on_validation=False)
+    assert bool(network.linear_start_done) and int(network.linear_epochs) == 4

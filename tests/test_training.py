@@ -5,13 +5,15 @@ import signal
 
 import pytest
 import torch
+from torch import nn
 
 from seqkit.api import load_recipe
 from seqkit.checkpoint import load_tensors
+from seqkit.config import TrainConfig
 from seqkit.data.readers import read_atis_split
 from seqkit.model import build_model
 from seqkit.tasks import get_task
-from seqkit.training import Trainer, TrainingInterrupted, learning_rate_factor
+from seqkit.training import Trainer, TrainingInterrupted, build_optimizer, learning_rate_factor
 
 from conftest import TINY_ATIS, write_recipe
 
@@ -116,6 +118,23 @@ def test_learning_rate_schedules():
     assert learning_rate_factor(55, 100, "linear", 10) == pytest.approx(0.5)
     assert learning_rate_factor(55, 100, "cosine", 10) == pytest.approx(0.5)
     assert learning_rate_factor(99, 100, "constant", 0) == 1.0
+
+
+def test_step_schedule_holds_then_halves_every_few_epochs():
+    def factor(epoch):
+        return learning_rate_factor(0, 1, "step", 0, epoch=epoch, hold_epochs=30, halve_every_epochs=15)
+
+    assert [factor(epoch) for epoch in (0, 29, 30, 44, 45, 60)] == [1.0, 1.0, 0.5, 0.5, 0.25, 0.125]
+
+
+def test_sgd_is_plain_gradient_descent(tmp_path):
+    trainer = make_trainer(tmp_path, tmp_path / "run", optimizer="sgd", learning_rate=0.5, clip_norm=None)
+    assert isinstance(trainer.optimizer, torch.optim.SGD)
+    parameter = nn.Parameter(torch.tensor([1.0, -2.0]))
+    optimizer = build_optimizer([parameter], TrainConfig(optimizer="sgd", learning_rate=0.5, weight_decay=0.0))
+    (parameter**2).sum().backward()  # gradient 2 * parameter
+    optimizer.step()
+    assert torch.equal(parameter.detach(), torch.tensor([0.0, 0.0]))  # p - 0.5 * 2p
 
 
 def test_early_stopping_on_the_dev_metric(tmp_path):

@@ -9,7 +9,8 @@ The memory network reads the story with its own tied embedding matrices, which t
 express, so this task builds the whole model (`build_model`, the hook seqkit.model.build_model calls).
 Evaluation reports the error (%) per task, the mean error and the number of failed tasks (error > 5%).
 Linear start ends, as in the paper, when validation loss stops falling (or after
-`head.linear_start_max_epochs`): the trainer's end-of-epoch evaluation, the one call made on a model still in
+`head.linear_start_max_epochs`; with `head.linear_start_stops_on_validation: false`, after exactly that many
+epochs, as in the authors' code): the trainer's end-of-epoch evaluation, the one call made on a model still in
 training mode, advances it.
 """
 
@@ -58,6 +59,9 @@ class MemoryNetworkConfig:
     tying: str = "adjacent"
     linear_start: bool = True
     linear_start_max_epochs: int = 20
+    # True: linear start also ends at the first epoch whose validation loss does not fall (the paper's text);
+    # False: it lasts exactly linear_start_max_epochs epochs (the authors' released code: 30 at joint training).
+    linear_start_stops_on_validation: bool = True
     # Random noise: in training, up to this fraction of empty memories is inserted among the real ones.
     random_noise: float = 0.1
     # Only the most recent sentences are kept in memory.
@@ -237,7 +241,8 @@ class BabiTask:
         per_task = {str(task): 100.0 * sum(wrong) / len(wrong) for task, wrong in sorted(errors.items())}
         mean_error = sum(per_task.values()) / max(1, len(per_task))
         if from_trainer:
-            advance_linear_start(model, loss, recipe.head.linear_start_max_epochs)
+            head: MemoryNetworkConfig = recipe.head
+            advance_linear_start(model, loss, head.linear_start_max_epochs, head.linear_start_stops_on_validation)
         return {
             "mean_accuracy": 100.0 - mean_error,
             "mean_error": mean_error,
@@ -280,8 +285,11 @@ class EpochBatches(Sequence):
         return self.made[index]
 
 
-def advance_linear_start(model: MemoryNetwork, validation_loss: float, max_epochs: int) -> None:
-    """After a linear-start epoch: end linear start when validation loss stopped falling or time is up.
+def advance_linear_start(
+    model: MemoryNetwork, validation_loss: float, max_epochs: int, stops_on_validation: bool = True
+) -> None:
+    """After a linear-start epoch: end linear start when time is up or (if `stops_on_validation`) when
+    validation loss stopped falling.
 
     The switch takes effect at the next training step (MemoryNetwork.forward), so the weights the trainer
     saves for this epoch still say that they were trained and scored without the hop softmaxes.
@@ -289,7 +297,8 @@ def advance_linear_start(model: MemoryNetwork, validation_loss: float, max_epoch
     if not bool(model.linear_attention) or bool(model.linear_start_done):
         return
     model.linear_epochs += 1
-    if validation_loss >= float(model.best_linear_loss) or int(model.linear_epochs) >= max_epochs:
+    stalled = stops_on_validation and validation_loss >= float(model.best_linear_loss)
+    if stalled or int(model.linear_epochs) >= max_epochs:
         model.linear_start_done.fill_(True)
     else:
         model.best_linear_loss.fill_(validation_loss)

@@ -95,6 +95,8 @@ class Seq2SeqConfig:
     beam: int = 5
     length_penalty: float = 1.0
     max_length_ratio: float = 2.0
+    # n > 0: no output repeats an n-gram of its own (see seqkit/decoding.py); 0 lets it.
+    no_repeat_ngram: int = 0
 
     def __post_init__(self) -> None:
         # Checked here so that `seqkit validate` catches them, not only building the model.
@@ -103,6 +105,8 @@ class Seq2SeqConfig:
             raise ConfigError(f"head.attention: unknown kind {self.attention!r} (choose from: {choices})")
         if self.beam < 1 or self.max_length_ratio <= 0:
             raise ConfigError("head.beam must be at least 1 and head.max_length_ratio above 0")
+        if self.no_repeat_ngram < 0:
+            raise ConfigError(f"head.no_repeat_ngram: must be 0 (off) or more, got {self.no_repeat_ngram}")
 
 
 @dataclass
@@ -348,10 +352,22 @@ def generate(
     for indices in bucketed_order([len(tokens) for tokens in source_tokens], batch_size):
         batch = collate([prepared[i][0] for i in indices])
         if beam == 1:
-            found = [[h] for h in greedy_search(searchable, batch, head.max_length_ratio, with_attention)]
+            found = [
+                [h]
+                for h in greedy_search(
+                    searchable, batch, head.max_length_ratio, with_attention, head.no_repeat_ngram
+                )
+            ]
         else:
             found = beam_search(
-                searchable, batch, beam, head.max_length_ratio, head.length_penalty, n_best, with_attention
+                searchable,
+                batch,
+                beam,
+                head.max_length_ratio,
+                head.length_penalty,
+                n_best,
+                with_attention,
+                head.no_repeat_ngram,
             )
         for row, index in enumerate(indices):
             out_of_vocabulary = prepared[index][1]
