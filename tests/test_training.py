@@ -61,21 +61,25 @@ def without_timings(history):
     return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
 
 
+SGD_STEPS = {"optimizer": "sgd", "learning_rate": 0.1, "schedule": "step", "hold_epochs": 1, "halve_every_epochs": 1}
+
+
 @pytest.mark.parametrize(
-    ("interrupt_at", "signal_number"),
-    [(2, signal.SIGINT), (4, signal.SIGINT), (7, signal.SIGINT), (3, signal.SIGTERM)],
-)  # mid-epoch, the last batch of epoch 1, mid-epoch 2; and SIGTERM mid-epoch
-def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, signal_number):
-    straight = make_trainer(tmp_path, tmp_path / "straight")
+    ("interrupt_at", "signal_number", "train"),
+    [(2, signal.SIGINT, {}), (4, signal.SIGINT, {}), (7, signal.SIGINT, {}), (3, signal.SIGTERM, {})]
+    + [(6, signal.SIGINT, SGD_STEPS)],
+)  # mid-epoch, the last batch of epoch 1, mid-epoch 2; SIGTERM mid-epoch; SGD with a halved rate in epoch 2
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, signal_number, train):
+    straight = make_trainer(tmp_path, tmp_path / "straight", **train)
     straight_state = straight.fit()
 
     interrupted = make_trainer(
-        tmp_path, tmp_path / "interrupted", interrupt_at=interrupt_at, signal_number=signal_number
+        tmp_path, tmp_path / "interrupted", interrupt_at=interrupt_at, signal_number=signal_number, **train
     )
     with pytest.raises(TrainingInterrupted, match="--resume"):
         interrupted.fit()
     assert interrupted.state.step == interrupt_at  # the step in flight finished before stopping
-    resumed = make_trainer(tmp_path, tmp_path / "interrupted")
+    resumed = make_trainer(tmp_path, tmp_path / "interrupted", **train)
     resumed_state = resumed.fit(resume=True)
 
     assert without_timings(resumed_state.history) == without_timings(straight_state.history)
