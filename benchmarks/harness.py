@@ -14,6 +14,7 @@ import argparse
 import json
 import statistics
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -30,9 +31,10 @@ def _timed(work) -> float:
     return time.perf_counter() - started
 
 
-def _train(module: torch.nn.Module, batches: list[dict], step: bool):
-    """One pass of forward + backward over `batches`; with `step`, the trainer's own AdamW update."""
-    optimizer = build_optimizer(module.parameters(), TrainConfig(learning_rate=1e-4)) if step else None
+def _train(module: torch.nn.Module, batches: list[dict], config: TrainConfig | None = None):
+    """One pass of forward + backward over `batches`; with a `config`, the optimizer step the trainer would take."""
+    optimizer = build_optimizer(module.parameters(), config) if config is not None else None
+    step = config is not None
 
     def work() -> None:
         module.train()
@@ -54,8 +56,9 @@ def measure(workload: Workload, size: Slice) -> dict:
     """Training units/s, batched items/s, single-item latency, each beside its bound, as a dict."""
     units = sum(workload.units(batch) for batch in workload.batches)
     padded = sum(workload.padded_units(batch) for batch in workload.batches)
-    train_model = _train(workload.model, workload.batches, step=True)
-    train_bound = _train(workload.bound, workload.batches, step=False)
+    # The rate only scales the update; a small one keeps repeated timing passes from drifting far.
+    train_model = _train(workload.model, workload.batches, replace(workload.train, learning_rate=1e-4))
+    train_bound = _train(workload.bound, workload.batches)
     inference_batches = workload.inference_batches(workload.items)
     workload.model.eval()
 

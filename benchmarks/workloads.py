@@ -10,7 +10,7 @@ Vocabularies come from the run dir or from the full training split, so output la
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -18,6 +18,7 @@ from torch import nn
 
 from benchmarks.bounds import BagBound, EncoderDecoderBound, MemoryBound, RecurrentBound
 from seqkit import api
+from seqkit.config import TrainConfig
 from seqkit.data.batching import bucketed_order, collate
 from seqkit.model import build_model
 from seqkit.run_dir import load_run
@@ -54,6 +55,8 @@ class Workload:
     inference_batches: Callable[[list], list[dict]]
     bound_predict: Callable[[dict], object]
     padded_units: Callable[[dict], int]
+    # The recipe's optimisation settings: the harness steps the optimizer the trainer would build from them.
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def _parts(task_name: str, recipe_name: str, run_dir: Path | None, splits: tuple[str, ...], overrides=()):
@@ -102,7 +105,7 @@ def tagging(run_dir: Path | None, size: Slice) -> Workload:
     bound = RecurrentBound(head.context.rnn, head.slot_output)
     return Workload(
         "atis", "tokens", "sentences", model, batches, _lengths, bound, texts, tagger.tag, inference_batches,
-        _forward(bound), _padded,
+        _forward(bound), _padded, train=recipe.train,
     )
 
 
@@ -131,7 +134,7 @@ def sentiment(run_dir: Path | None, size: Slice) -> Workload:
         bound = BagBound(tables, model.head.output.out_features)
     return Workload(
         "imdb", "tokens", "documents", model, batches, _lengths, bound, texts, classifier.classify,
-        inference_batches, _forward(bound), _padded,
+        inference_batches, _forward(bound), _padded, train=recipe.train,
     )
 
 
@@ -167,6 +170,7 @@ def _generation(task_name: str, key: str, recipe_name: str, run_dir: Path | None
         key, "target tokens", "sentences", model, batches,
         lambda batch: int((batch["targets_out"] != -100).sum()), bound, texts, predict, inference_batches,
         lambda batch: bound.search(batch, beam, batch["steps"]), lambda batch: batch["targets_out"].numel(),
+        train=recipe.train,
     )
 
 
@@ -202,6 +206,7 @@ def babi(run_dir: Path | None, size: Slice) -> Workload:
     return Workload(
         "babi", "questions", "questions", model, batches, lambda batch: batch["answer"].numel(), bound,
         questions, predict, inference_batches, _forward(bound), lambda batch: batch["answer"].numel(),
+        train=recipe.train,
     )
 
 
