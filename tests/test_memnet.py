@@ -67,6 +67,16 @@ def test_random_noise_keeps_real_memories_in_order_and_adds_empty_ones():
         assert batch["story"][row, 20:].eq(0).all()  # the added memories are empty
 
 
+def test_random_noise_as_age_gaps_adds_no_memories():
+    stories = [example([1] * 20)] * 50
+    batch = collate_questions(stories, 50, noise=0.1, generator=random.Random(0), noise_memories=False)
+    assert batch["memory_mask"].sum(dim=1).eq(20).all()  # no memory added
+    ages = batch["time"][:, :20]  # (B, 20)
+    assert (ages[:, :-1] > ages[:, 1:]).all() and ages[:, -1].ge(0).all()
+    gaps = ages[:, 0] - 19  # how many ages were skipped in each story: 0 .. ceil(0.1 * 20)
+    assert gaps.min() >= 0 and gaps.max() <= 2 and gaps.max() > 0
+
+
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
 def test_attention_sums_to_one_over_real_memories_only(tying):
     torch.manual_seed(0)

@@ -64,6 +64,9 @@ class MemoryNetworkConfig:
     linear_start_stops_on_validation: bool = True
     # Random noise: in training, up to this fraction of empty memories is inserted among the real ones.
     random_noise: float = 0.1
+    # True: the inserted empty memories take part in attention (the paper's text); False: they only leave gaps
+    # in the real memories' ages, as the authors' code draws the noise.
+    random_noise_memories: bool = True
     # Only the most recent sentences are kept in memory.
     memory_size: int = 50
     init_std: float = 0.1
@@ -166,7 +169,11 @@ class BabiTask:
             return EpochBatches(
                 order,
                 lambda indices: collate_questions(
-                    [featurized[i] for i in indices], head.memory_size, head.random_noise, noise_generator
+                    [featurized[i] for i in indices],
+                    head.memory_size,
+                    head.random_noise,
+                    noise_generator,
+                    head.random_noise_memories,
                 ),
             )
 
@@ -309,6 +316,7 @@ def collate_questions(
     memory_size: int,
     noise: float = 0.0,
     generator: random.Random | None = None,
+    noise_memories: bool = True,
 ) -> dict[str, torch.Tensor]:
     """Pad questions into a batch: story (B, M, L), time (B, M), memory_mask (B, M), question, answer (B,).
 
@@ -326,7 +334,10 @@ def collate_questions(
             generator.shuffle(slots)
             real = sorted(slots[:count])  # the real memories keep their chronological order
             ages = [count + extra - 1 - slot for slot in real + slots[count:]]
-            story = torch.cat([story, story.new_zeros(extra, story.shape[1])])
+            if noise_memories:
+                story = torch.cat([story, story.new_zeros(extra, story.shape[1])])
+            else:
+                ages = ages[:count]
         else:
             ages = list(range(count - 1, -1, -1))
         stories.append(story)
