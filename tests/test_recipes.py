@@ -11,6 +11,7 @@ from seqkit.api import load_recipe
 from seqkit.config import REPOSITORY_RECIPES
 from seqkit.model import build_model
 from seqkit.tasks import get_task
+from seqkit.training import build_optimizer
 
 ROOT = Path(__file__).parent.parent
 RECIPES = sorted(REPOSITORY_RECIPES.glob("**/*.yaml"))
@@ -28,7 +29,7 @@ def test_recipe_builds_and_takes_two_steps(path):
     vocabularies = task.build_vocabularies(recipe, train)
     torch.manual_seed(0)
     model = build_model(recipe, vocabularies)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.train.learning_rate)
+    optimizer = build_optimizer(model.parameters(), recipe.train)  # the recipe's own optimizer and rate
     losses = []
     for batch in task.training_batches(recipe, vocabularies, train)(0)[:2]:
         optimizer.zero_grad()
