@@ -32,15 +32,16 @@ def _timed(work) -> float:
 
 
 def _train(module: torch.nn.Module, batches: list[dict], config: TrainConfig | None = None):
-    """One pass of forward + backward over `batches`; with a `config`, the optimizer step the trainer would take."""
+    """One pass of forward + backward over `batches`. With a `config`, `module` is the model (its output holds
+    the loss) and each pass ends in the optimizer step the trainer would take; without, it is the bound (it
+    returns the loss itself)."""
     optimizer = build_optimizer(module.parameters(), config) if config is not None else None
-    step = config is not None
 
     def work() -> None:
         module.train()
         for batch in batches:
             module.zero_grad(set_to_none=True)
-            loss = module(batch).loss if step else module(batch)
+            loss = module(batch).loss if optimizer is not None else module(batch)
             loss.backward()
             if optimizer is not None:
                 optimizer.step()

@@ -10,7 +10,7 @@ Vocabularies come from the run dir or from the full training split, so output la
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -56,7 +56,7 @@ class Workload:
     bound_predict: Callable[[dict], object]
     padded_units: Callable[[dict], int]
     # The recipe's optimisation settings: the harness steps the optimizer the trainer would build from them.
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig
 
 
 def _parts(task_name: str, recipe_name: str, run_dir: Path | None, splits: tuple[str, ...], overrides=()):

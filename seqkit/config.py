@@ -102,6 +102,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"train.{name}: must be at least 1, got {value}")
+        if self.hold_epochs < 0:
+            raise ConfigError(f"train.hold_epochs: must be 0 or more, got {self.hold_epochs}")
         for name, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
             if value not in choices:
                 raise ConfigError(f"train.{name}: expected one of {', '.join(choices)}, got {value!r}")

@@ -54,15 +54,12 @@ def block_repeats(log_probabilities: torch.Tensor, histories: torch.Tensor, size
     """
     if size < 1 or histories.size(1) < size:  # no complete n-gram yet, so nothing to repeat
         return log_probabilities
-    if size == 1:
-        banned_rows = torch.arange(histories.size(0)).repeat_interleave(histories.size(1))
-        banned_words = histories.reshape(-1)
-    else:
-        windows = histories.unfold(1, size, 1)  # (R, t - n + 1, n): every n-gram already produced
-        prefix = histories[:, histories.size(1) - (size - 1) :]  # (R, n - 1): what the next word would extend
-        matches = (windows[:, :, :-1] == prefix.unsqueeze(1)).all(dim=-1)  # (R, t - n + 1)
-        banned_rows, columns = matches.nonzero(as_tuple=True)
-        banned_words = windows[banned_rows, columns, -1]
+    windows = histories.unfold(1, size, 1)  # (R, t - n + 1, n): every n-gram already produced
+    prefix = histories[:, histories.size(1) - (size - 1) :]  # (R, n - 1): what the next word would extend
+    # With n = 1 the prefix is empty and matches every window: every word produced so far is banned.
+    matches = (windows[:, :, :-1] == prefix.unsqueeze(1)).all(dim=-1)  # (R, t - n + 1)
+    banned_rows, columns = matches.nonzero(as_tuple=True)
+    banned_words = windows[banned_rows, columns, -1]
     blocked = log_probabilities.clone()
     blocked[banned_rows, banned_words] = float("-inf")
     return blocked

@@ -87,7 +87,8 @@ def learning_rate_factor(
     if schedule == "constant":
         return 1.0
     if schedule == "step":
-        return 0.5 ** (max(0, epoch - hold_epochs + halve_every_epochs) // halve_every_epochs)
+        halvings = 0 if epoch < hold_epochs else 1 + (epoch - hold_epochs) // halve_every_epochs
+        return 0.5**halvings
     progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
     progress = min(max(progress, 0.0), 1.0)
     if schedule == "linear":
@@ -108,9 +109,9 @@ def build_optimizer(parameters: Iterable[nn.Parameter], config: TrainConfig) -> 
     the optimizer of the memory-network paper, whose recipe it lets us follow step for step.
     """
     parameters = list(parameters)
-    fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
     if config.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=config.learning_rate, weight_decay=config.weight_decay)
+    fused = all(parameter.device.type in ("cpu", "cuda") for parameter in parameters)
     return torch.optim.AdamW(
         parameters, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused, foreach=not fused
     )

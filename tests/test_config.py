@@ -41,6 +41,7 @@ def test_integer_is_accepted_where_a_float_is_expected():
         ({"task": "slot-filling", "train": {"optimizer": "adam"}}, "train.optimizer"),
         ({"task": "slot-filling", "train": {"schedule": "steps"}}, "train.schedule"),
         ({"task": "slot-filling", "train": {"halve_every_epochs": 0}}, "train.halve_every_epochs"),
+        ({"task": "slot-filling", "train": {"hold_epochs": -1}}, "train.hold_epochs"),
     ],
 )
 def test_errors_name_the_dotted_key(raw, dotted):
