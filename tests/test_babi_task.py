@@ -41,6 +41,14 @@ def test_hop_table_layout_on_a_fixed_story():
     ]
 
 
+def test_hop_table_shows_what_unused_memory_slots_took():
+    table = hop_table(["Mary moved to the bathroom."], [[0.6], [1.0]], "Where is Mary?", "bathroom", 0.9)
+    assert table.splitlines()[1:3] == [
+        "Mary moved to the bathroom.            0.60   1.00",
+        "(unused memory slots)                  0.40   0.00",
+    ]
+
+
 def test_repeats_keep_the_best_seed_and_report_all(tmp_path):
     data = write_tiny_task1(tmp_path / "babi")
     out = train_repeats("babi", "babi_1k", data, tmp_path / "run", TINY, repeats=2)

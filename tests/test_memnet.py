@@ -90,6 +90,24 @@ def test_attention_sums_to_one_over_real_memories_only(tying):
     assert torch.isfinite(network(batch).logits).all()
 
 
+def test_unused_slots_take_their_share_of_attention_as_zero_score_memories():
+    torch.manual_seed(0)
+    network = MemoryNetwork(vocab_size=8, embedding_size=6, hops=1, memory_size=6, unused_slots_attend=True).eval()
+    batch = collate_questions([example([2, 3]), example([1, 4, 2]), example([])], memory_size=6)
+    with torch.no_grad():
+        attention = network(batch).extras["attention"][:, 0]  # (B, M = 3)
+        state = network._sentences(0, batch["question"], network._word_weights(batch["question"]))  # (B, d)
+        memories = network._memories(0, batch, network._word_weights(batch["story"]))  # (B, M, d)
+        scores = torch.einsum("bmd,bd->bm", memories, state)
+    # The authors' memory of 6 slots: real memories, then unused slots that score exp(0) = 1 each.
+    first = torch.cat([scores[0, :2], torch.zeros(4)]).softmax(dim=0)
+    second = torch.cat([scores[1, :3], torch.zeros(3)]).softmax(dim=0)
+    assert torch.allclose(attention[0, :2], first[:2]) and attention[0, 2] == 0
+    assert torch.allclose(attention[1], second[:3])
+    assert float(attention[1].sum()) < 1  # the rest went to the unused slots
+    assert attention[2].eq(0).all()  # no sentences: every weight on unused slots, nothing read
+
+
 @pytest.mark.parametrize("tying", ["adjacent", "layerwise"])
 def test_gradients_reach_every_parameter(tying):
     torch.manual_seed(0)

@@ -55,6 +55,7 @@ class MemoryNetwork(nn.Module):
         embedding_size: int,
         hops: int = 3,
         memory_size: int = 50,
+        unused_slots_attend: bool = False,
         position_encoded: bool = True,
         temporal: bool = True,
         tying: str = "adjacent",
@@ -68,6 +69,8 @@ class MemoryNetwork(nn.Module):
         if hops < 1:
             raise ValueError("a memory network needs at least one hop")
         self.hops = hops
+        self.memory_size = memory_size
+        self.unused_slots_attend = unused_slots_attend
         self.embedding_size = embedding_size
         self.position_encoded = position_encoded
         self.temporal = temporal
@@ -140,8 +143,7 @@ class MemoryNetwork(nn.Module):
             if bool(self.linear_attention):
                 weights = scores * mask
             else:
-                # A finite fill keeps a story without memories finite: its row becomes all zeros below.
-                weights = scores.masked_fill(~mask, -1e9).softmax(dim=-1) * mask  # (B, M)
+                weights = self._attention(scores, mask)  # (B, M)
             attentions.append(weights)
             read = torch.einsum("bm,bmd->bd", weights, outputs)  # (B, d)
             state = (self.mapping(state) if self.mapping is not None else state) + read
@@ -152,6 +154,17 @@ class MemoryNetwork(nn.Module):
         logits = logits.masked_fill(self._pad_column(logits), -1e9)  # never answer <pad>
         loss = functional.cross_entropy(logits, batch["answer"]) if "answer" in batch else None
         return HeadOutput(loss, logits, {"attention": torch.stack(attentions, dim=1)})  # (B, K, M)
+
+    def _attention(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Hop softmax of scores (B, M) over the real memories (mask (B, M)) -> weights (B, M)."""
+        # A finite fill keeps a story without memories finite: its row becomes all zeros below.
+        scores = scores.masked_fill(~mask, -1e9)
+        if self.unused_slots_attend:
+            # k unused slots of score 0 add k * exp(0) to the denominator: one extra column of score log k.
+            unused = (self.memory_size - mask.sum(dim=1)).clamp(min=0).to(scores.dtype)  # (B,)
+            scores = torch.cat([scores, unused.log().unsqueeze(1)], dim=1)  # (B, M + 1)
+            return scores.softmax(dim=-1)[:, :-1] * mask
+        return scores.softmax(dim=-1) * mask
 
     def _pad_column(self, logits: torch.Tensor) -> torch.Tensor:
         column = torch.zeros(logits.shape[-1], dtype=torch.bool, device=logits.device)

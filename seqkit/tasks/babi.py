@@ -67,6 +67,10 @@ class MemoryNetworkConfig:
     # True: the inserted empty memories take part in attention (the paper's text); False: they only leave gaps
     # in the real memories' ages, as the authors' code draws the noise.
     random_noise_memories: bool = True
+    # True: every hop's softmax also counts the memory_size - n slots a story of n sentences leaves unused, each
+    # with score 0 and nothing to read, as in the authors' code (its unused slots hold the nil word); attention
+    # over the real memories then sums to less than 1. False: the softmax covers the real memories only.
+    unused_slots_attend: bool = False
     # Only the most recent sentences are kept in memory.
     memory_size: int = 50
     init_std: float = 0.1
@@ -192,6 +196,7 @@ class BabiTask:
                 head.embedding_size,
                 hops=head.hops,
                 memory_size=head.memory_size,
+                unused_slots_attend=head.unused_slots_attend,
                 position_encoded=head.sentence_encoding == "position",
                 temporal=head.temporal,
                 tying=head.tying,

@@ -42,6 +42,11 @@ def hop_table(
         support = "yes" if row in supports else ""
         weights = "".join(f"  {attention[hop][row]:5.2f}" for hop in range(hops))
         lines.append(f"{shown:<{width}}  {support:<7}{weights}")
+    # With head.unused_slots_attend, part of each hop's attention goes to the memory's empty slots.
+    unused = [1.0 - sum(attention[hop][: len(sentences)]) for hop in range(hops)]
+    if max(unused, default=0.0) >= 0.005:
+        weights = "".join(f"  {share:5.2f}" for share in unused)
+        lines.append(f"{'(unused memory slots)':<{width}}  {'':<7}{weights}")
     known = f" Answer: {answer}" if answer is not None else ""
     lines.append(f"{question}{known} Prediction: {prediction} ({probability:.2f})")
     return "\n".join(lines)
