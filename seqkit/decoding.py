@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import torch
 
+from seqkit.top_k import row_top_k
+
 
 @dataclass
 class Hypothesis:
@@ -91,7 +93,7 @@ def greedy_search(
             log_probabilities = block_repeats(log_probabilities, histories, no_repeat_ngram)
         forced = limits[rows] == step
         log_probabilities = _force_end(log_probabilities, forced, searchable.end_id)
-        best_scores, best = log_probabilities.max(dim=-1)
+        best_scores, best = (column.squeeze(1) for column in row_top_k(log_probabilities, 1))  # (B',) each
         for live, sentence in enumerate(rows.tolist()):
             totals[sentence] += float(best_scores[live])
             if with_attention:
@@ -152,7 +154,7 @@ def beam_search(
         # A sentence's best 2K extensions are among each of its hypotheses' best 2K words, so each row is cut
         # to those first: two small top-k calls instead of adding scores across all K x V candidates.
         width = min(2 * beam, vocabulary)
-        row_scores, row_words = log_probabilities.topk(width, dim=1)  # (B'K, 2K)
+        row_scores, row_words = row_top_k(log_probabilities, width)  # (B'K, 2K)
         candidates = (scores.unsqueeze(-1) + row_scores.view(live, beam, width)).view(live, -1)  # (B', K * 2K)
         top_scores, top_indices = candidates.topk(min(2 * beam, candidates.size(1)), dim=1)  # (B', 2K)
         origins = top_indices // width  # beam each candidate extends

@@ -313,11 +313,6 @@ class Searchable:
         batch = to_device(batch, model_device(self.head))
         return self.head.encode(self.model.encoder(batch), batch)
 
-    def _project(self, attentional: torch.Tensor) -> torch.Tensor:
-        if self.output is not None:
-            return self.output(attentional)
-        return nn.functional.linear(attentional, self.embedding.weight, self.output_bias)
-
     def decode_step(self, state: DecoderState, previous: torch.Tensor):
         """(log-probabilities (B, V'), next state, attention (B, T)); the state stays on the model's device."""
         log_probabilities, state, attention = self.head.decode_step(state, previous.to(state.memory.device))
