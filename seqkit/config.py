@@ -35,6 +35,8 @@ class EncoderConfig:
     # word_bigram: word bigrams are hashed into this many buckets, each with a vector of bigram_size.
     bigram_buckets: int = 500000
     bigram_size: int = 50
+    # word_shape: the width of each spelling class's vector (capitalised, all capitals, number, ...).
+    shape_size: int = 20
     # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
     # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
     embedding_init_std: float | None = None

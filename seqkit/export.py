@@ -66,6 +66,7 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
 
     Sentiment models go through seqkit/export_classifier.py, translation and titles through export_seq2seq.py.
     """
+    from seqkit.encoders import needed_features
     from seqkit.run_dir import VOCABULARY_FOLDER, load_run, read_recipe
 
     run_dir = Path(run_dir)
@@ -81,6 +82,12 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
         return export_seq2seq_onnx(run_dir, out)
     if task != "slot-filling":
         raise RunDirError(f"{run_dir}: ONNX export covers slot-filling, sentiment and seq2seq models, not {task!r}")
+    unsupported = sorted(needed_features(read_recipe(run_dir).encoder) - {"words", "trigrams"})
+    if unsupported:
+        raise RunDirError(
+            f"{run_dir}: encoder.features: an exported tagger reads words and letter trigrams,"
+            f" not {', '.join(unsupported)}"
+        )
     recipe, vocabularies, model = load_run(run_dir)
     network = EmissionNetwork(model).eval()
     words = torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]])  # any ids: the trace only needs shapes

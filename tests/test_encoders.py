@@ -6,6 +6,7 @@ import torch
 from seqkit.config import EncoderConfig
 from seqkit.encoders import ENCODERS, build_input_encoder, featurize_tokens, needed_features
 from seqkit.encoders.word_hash import letter_trigrams, trigram_buckets
+from seqkit.encoders.word_shape import SHAPES, word_shape
 from seqkit.text.vocab import Vocab
 
 VOCAB = Vocab.build([["show", "flights", "to", "boston"], ["flights", "from", "denver"]])
@@ -108,3 +109,30 @@ def test_word_dropout_only_in_training():
     encoded = encoder.train()(batch)
     assert (encoded[0, :, VOCAB.unknown_id] == 1).all()  # every real word replaced by <unk>
     assert encoder.eval()(batch)[0, 0, VOCAB.id("show")] == 1
+
+
+@pytest.mark.parametrize(
+    ("word", "shape"),
+    [
+        ("house", "lower"),
+        ("Peter", "capitalised"),
+        ("U", "capitalised"),
+        ("FIFA", "upper"),
+        ("U.S.", "upper"),
+        ("McDonald", "mixed"),
+        ("1996", "digits"),
+        ("1-0", "number"),
+        ("F16", "alphanumeric"),
+        (",", "punctuation"),
+        ("Zürich", "capitalised"),
+    ],
+)
+def test_word_shape_classes(word, shape):
+    assert SHAPES[word_shape(word)] == shape
+
+
+def test_unseen_names_share_the_shape_vector_of_seen_ones():
+    config = EncoderConfig(features=("word_shape",), shape_size=4)
+    encoder = build_input_encoder(config, VOCAB).eval()
+    encoded = encoder(make_batch(config, [["Boston", "Zurich", "boston"]]))[0]  # (3, 4)
+    assert torch.equal(encoded[0], encoded[1]) and not torch.equal(encoded[0], encoded[2])

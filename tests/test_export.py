@@ -3,6 +3,7 @@ tags and intent from onnxruntime equal PyTorch's."""
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from seqkit import Tagger, api
 from seqkit.cli import app
+from seqkit.errors import RunDirError
 from seqkit.export import GRAPH, OnnxTagger, export_onnx, viterbi
 from seqkit.layers.crf import CRF
 
@@ -66,3 +68,13 @@ def test_onnx_equals_pytorch_on_every_atis_test_item(tmp_path):
     assert max(gaps) < 1e-5
     # The model learned something, so the equality is not between two constant taggers.
     assert json.loads((run_dir / "metrics.json").read_text())["dev"]["slot_f1"] > 25
+
+
+def test_a_tagger_reading_other_features_is_refused_with_the_field_named(tiny_tagger_run, tmp_path):
+    run_dir = tmp_path / "run"
+    shutil.copytree(tiny_tagger_run, run_dir)
+    config = run_dir / "config.yaml"
+    config.write_text(config.read_text().replace("- word_hash", "- word_hash\n  - word_shape"))
+    assert "word_shape" in config.read_text()
+    with pytest.raises(RunDirError, match="encoder.features: .* not shapes"):
+        export_onnx(run_dir)

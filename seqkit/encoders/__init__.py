@@ -2,8 +2,8 @@
 
 `ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
-`trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids), made once in the data
-pipeline by `featurize_tokens`.
+`trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids; `shapes`: (B, T)
+spelling classes), made once in the data pipeline by `featurize_tokens`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from seqkit.encoders.embedding import EmbeddingEncoder
 from seqkit.encoders.one_hot import OneHotEncoder
 from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
 from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
+from seqkit.encoders.word_shape import WordShapeEncoder, word_shape
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
 
@@ -36,6 +37,7 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
         WordBigramEncoder.feature,
         lambda config, vocab: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
     ),
+    "word_shape": (WordShapeEncoder.feature, lambda config, vocab: WordShapeEncoder(config.shape_size)),
 }
 
 
@@ -114,4 +116,6 @@ def featurize_tokens(
         featurized["trigrams"] = [trigram_buckets(token, hash_buckets) for token in tokens]
     if "bigrams" in features:
         featurized["bigrams"] = bigram_buckets(tokens, bigram_buckets_count)
+    if "shapes" in features:
+        featurized["shapes"] = [word_shape(token) for token in tokens]
     return featurized
