@@ -37,6 +37,9 @@ class EncoderConfig:
     bigram_size: int = 50
     # word_shape: the width of each spelling class's vector (capitalised, all capitals, number, ...).
     shape_size: int = 20
+    # True: the lexicon, letter trigrams and bigrams read each word lowercased (`JAPAN`, `Japan` and `japan` become
+    # one word); word_shape still sees the case. The words of the recipe's own data are lowercased the same way.
+    lowercase_words: bool = False
     # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
     # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
     embedding_init_std: float | None = None

@@ -119,6 +119,7 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
     settings = {
         "lowercase": recipe.data.lowercase,
         "hash_buckets": recipe.encoder.hash_buckets,
+        "lowercase_words": recipe.encoder.lowercase_words,
         "crf": None
         if crf is None
         else {
@@ -190,7 +191,13 @@ class OnnxTagger:
             by_length.setdefault(len(tokens), []).append(index)
         for indices in by_length.values():
             features = [
-                featurize_tokens(token_lists[i], self.words, {"words", "trigrams"}, self.settings["hash_buckets"])
+                featurize_tokens(
+                    token_lists[i],
+                    self.words,
+                    {"words", "trigrams"},
+                    self.settings["hash_buckets"],
+                    lowercase=self.settings.get("lowercase_words", False),
+                )
                 for i in indices
             ]
             depth = max(len(trigrams) for feature in features for trigrams in feature["trigrams"])

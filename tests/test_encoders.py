@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from seqkit.config import EncoderConfig
-from seqkit.encoders import ENCODERS, build_input_encoder, featurize_tokens, needed_features
+from seqkit.encoders import ENCODERS, build_input_encoder, featurize_tokens, lexicon_words, needed_features
 from seqkit.encoders.word_hash import letter_trigrams, trigram_buckets
 from seqkit.encoders.word_shape import SHAPES, word_shape
 from seqkit.text.vocab import Vocab
@@ -136,3 +136,13 @@ def test_unseen_names_share_the_shape_vector_of_seen_ones():
     encoder = build_input_encoder(config, VOCAB).eval()
     encoded = encoder(make_batch(config, [["Boston", "Zurich", "boston"]]))[0]  # (3, 4)
     assert torch.equal(encoded[0], encoded[1]) and not torch.equal(encoded[0], encoded[2])
+
+
+def test_lowercase_words_share_word_and_trigram_ids_but_keep_their_shape():
+    config = EncoderConfig(features=("embedding", "word_hash", "word_shape"), lowercase_words=True)
+    vocab = Vocab.build([lexicon_words(["Japan", "beat", "CHINA"], config)])
+    assert "japan" in vocab.tokens and "Japan" not in vocab.tokens
+    features = featurize_tokens(["JAPAN", "Japan", "japan"], vocab, needed_features(config), 64, lowercase=True)
+    assert features["words"] == [vocab.id("japan")] * 3
+    assert features["trigrams"][0] == features["trigrams"][1] == features["trigrams"][2]
+    assert [SHAPES[shape] for shape in features["shapes"]] == ["upper", "capitalised", "lower"]

@@ -105,17 +105,30 @@ def _initialize_embedding(embedding: nn.Embedding, std: float) -> None:
             embedding.weight[embedding.padding_idx].zero_()
 
 
+def lexicon_words(tokens: Sequence[str], config: EncoderConfig) -> list[str]:
+    """The words the lexicon is built from: the tokens, lowercased under encoder.lowercase_words."""
+    return [token.lower() for token in tokens] if config.lowercase_words else list(tokens)
+
+
 def featurize_tokens(
-    tokens: Sequence[str], vocab: Vocab, features: set[str], hash_buckets: int, bigram_buckets_count: int = 0
+    tokens: Sequence[str],
+    vocab: Vocab,
+    features: set[str],
+    hash_buckets: int,
+    bigram_buckets_count: int = 0,
+    lowercase: bool = False,
 ) -> dict[str, list]:
-    """One sentence's features as Python lists (collated into tensors per batch)."""
+    """One sentence's features as Python lists (collated into tensors per batch).
+
+    With `lowercase` (encoder.lowercase_words), every feature but the word shape reads the lowercased words."""
     featurized: dict[str, list] = {}
+    words = [token.lower() for token in tokens] if lowercase else tokens
     if "words" in features:
-        featurized["words"] = vocab.ids(tokens)
+        featurized["words"] = vocab.ids(words)
     if "trigrams" in features:
-        featurized["trigrams"] = [trigram_buckets(token, hash_buckets) for token in tokens]
+        featurized["trigrams"] = [trigram_buckets(word, hash_buckets) for word in words]
     if "bigrams" in features:
-        featurized["bigrams"] = bigram_buckets(tokens, bigram_buckets_count)
+        featurized["bigrams"] = bigram_buckets(words, bigram_buckets_count)
     if "shapes" in features:
         featurized["shapes"] = [word_shape(token) for token in tokens]
     return featurized

@@ -21,7 +21,7 @@ from seqkit.config import Recipe
 from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.labelled_text import LabelledText, read_labelled_texts
 from seqkit.data.sources import resolve_dataset
-from seqkit.encoders import featurize_tokens, needed_features
+from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, DataFormatError, InputError
 from seqkit.heads.classifier import ClassifierHead
 from seqkit.metrics import accuracy
@@ -152,7 +152,11 @@ class SentimentTask:
         documents = self.documents(recipe, texts, "train", [e.source for e in train])
         self._last_tokenized = (recipe.data, texts, documents)
         return {
-            "words": Vocab.build(documents, recipe.encoder.min_freq, recipe.encoder.max_vocab_size),
+            "words": Vocab.build(
+                (lexicon_words(document, recipe.encoder) for document in documents),
+                recipe.encoder.min_freq,
+                recipe.encoder.max_vocab_size,
+            ),
             "labels": Vocab.labels([example.label] for example in train),
         }
 
@@ -169,7 +173,9 @@ class SentimentTask:
         features = needed_features(recipe.encoder)
         encoder = recipe.encoder
         words = vocabularies["words"]
-        return featurize_tokens(tokens, words, features, encoder.hash_buckets, encoder.bigram_buckets)
+        return featurize_tokens(
+            tokens, words, features, encoder.hash_buckets, encoder.bigram_buckets, encoder.lowercase_words
+        )
 
     def label_ids(self, vocabularies: dict[str, Vocab], examples: list[LabelledText]) -> list[int]:
         """Each example's label id; a label the model never saw is an error naming the file and line."""

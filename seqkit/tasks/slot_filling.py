@@ -18,7 +18,7 @@ from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout, write_conll
 from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
 from seqkit.data.sources import resolve_dataset
-from seqkit.encoders import featurize_tokens, needed_features
+from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError
 from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
 from seqkit.layers.crf import bio_constraints
@@ -106,7 +106,9 @@ class SlotFillingTask:
     def build_vocabularies(self, recipe: Recipe, train: list[TaggedSentence]) -> dict[str, Vocab]:
         vocabularies = {
             "words": Vocab.build(
-                (s.tokens for s in train), recipe.encoder.min_freq, recipe.encoder.max_vocab_size
+                (lexicon_words(s.tokens, recipe.encoder) for s in train),
+                recipe.encoder.min_freq,
+                recipe.encoder.max_vocab_size,
             ),
             "tags": Vocab.labels(s.tags for s in train),
         }
@@ -119,8 +121,9 @@ class SlotFillingTask:
     def featurize(
         self, recipe: Recipe, vocabularies: dict[str, Vocab], tokens: list[str], sentence: TaggedSentence | None
     ) -> dict:
+        encoder = recipe.encoder
         features = featurize_tokens(
-            tokens, vocabularies["words"], needed_features(recipe.encoder), recipe.encoder.hash_buckets
+            tokens, vocabularies["words"], needed_features(encoder), encoder.hash_buckets, 0, encoder.lowercase_words
         )
         if sentence is not None:
             features["tags"] = vocabularies["tags"].ids(sentence.tags)
