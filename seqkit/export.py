@@ -4,9 +4,10 @@ Sentiment classifiers export through seqkit/export_classifier.py, seq2seq models
 `export_onnx` picks by the run dir's task.
 
 `seqkit export RUN_DIR --format onnx` writes RUN_DIR/export/ (or --out): `tagger.onnx`, the emission network
-(input encoders, the recurrent layer, slot and intent projections; words (B, T) and trigrams (B, T, K) in,
-slot_logits (B, T, C) and intent_logits (B, C_intents) out), `tagger.json` (tag and intent names, the CRF's
-transition scores and BIO constraints, tokenizer settings) and the vocabularies. Viterbi decoding stays outside
+(input encoders, the recurrent layer, slot and intent projections; in, the batch features the encoders read,
+words (B, T) first, then e.g. shapes (B, T) and trigrams (B, T, K); out, slot_logits (B, T, C) and intent_logits
+(B, C_intents)), `tagger.json` (tag and intent names, the CRF's transition scores and BIO constraints, tokenizer
+settings) and the vocabularies. Viterbi decoding stays outside
 the graph, in numpy (OnnxTagger), where a loop over positions is simple and cheap.
 
 The recurrent layer normally runs on packed sequences, which ONNX cannot express. The exported graph runs the
@@ -36,10 +37,11 @@ _FORBIDDEN = -1e4  # the score the CRF gives a forbidden transition when decodin
 
 
 class EmissionNetwork(nn.Module):
-    """The tagger's network for unpadded batches: (words (B, T), trigrams (B, T, K)) -> slot and intent logits."""
+    """The tagger's network for unpadded batches: its features (words (B, T) first) -> slot and intent logits."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, features: list[str]):
         super().__init__()
+        self.features = features
         self.encoder = model.encoder
         self.head = model.head
         context = model.head.context
@@ -49,8 +51,9 @@ class EmissionNetwork(nn.Module):
         self.num_directions = context.num_directions
         self.output_dim = context.output_dim
 
-    def forward(self, words: torch.Tensor, trigrams: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        encoded = self.encoder({"words": words, "trigrams": trigrams})  # (B, T, D_in)
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        words = inputs[0]  # (B, T)
+        encoded = self.encoder(dict(zip(self.features, inputs, strict=True)))  # (B, T, D_in)
         outputs, state = self.rnn(encoded)  # (B, T, D), (layers * directions, B, H)
         slot_logits = self.head.slot_output(outputs)  # (B, T, C_tags)
         if self.head.intent_output is None:
@@ -82,16 +85,19 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
         return export_seq2seq_onnx(run_dir, out)
     if task != "slot-filling":
         raise RunDirError(f"{run_dir}: ONNX export covers slot-filling, sentiment and seq2seq models, not {task!r}")
-    unsupported = sorted(needed_features(read_recipe(run_dir).encoder) - {"words", "trigrams"})
-    if unsupported:
-        raise RunDirError(
-            f"{run_dir}: encoder.features: an exported tagger reads words and letter trigrams,"
-            f" not {', '.join(unsupported)}"
-        )
     recipe, vocabularies, model = load_run(run_dir)
-    network = EmissionNetwork(model).eval()
-    words = torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]])  # any ids: the trace only needs shapes
-    trigrams = torch.ones(2, 6, 5, dtype=torch.long)
+    features = ["words", *sorted(needed_features(recipe.encoder) - {"words"})]  # the graph's inputs, in order
+    network = EmissionNetwork(model, features).eval()
+    # Any ids do: the trace only needs shapes.
+    example = {
+        "words": torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]]),
+        "trigrams": torch.ones(2, 6, 5, dtype=torch.long),
+        "bigrams": torch.ones(2, 6, dtype=torch.long),
+        "shapes": torch.ones(2, 6, dtype=torch.long),
+    }
+    dynamic_axes = {name: {0: "batch", 1: "length"} for name in features}
+    if "trigrams" in dynamic_axes:
+        dynamic_axes["trigrams"][2] = "trigrams"
 
     def write(path: Path) -> None:
         # The TorchScript-based exporter: it is deprecated in favour of torch.export (dynamo=True), which also
@@ -101,14 +107,13 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 network,
-                (words, trigrams),
+                tuple(example[name] for name in features),
                 str(path),
                 dynamo=False,
-                input_names=["words", "trigrams"],
+                input_names=features,
                 output_names=["slot_logits", "intent_logits"],
                 dynamic_axes={
-                    "words": {0: "batch", 1: "length"},
-                    "trigrams": {0: "batch", 1: "length", 2: "trigrams"},
+                    **dynamic_axes,
                     "slot_logits": {0: "batch", 1: "length"},
                     "intent_logits": {0: "batch"},
                 },
@@ -170,6 +175,7 @@ class OnnxTagger:
         folder = Path(folder)
         self.session = inference_session(folder / GRAPH, "OnnxTagger")
         self.settings = read_json(folder / SETTINGS, "export settings")
+        self.inputs = [node.name for node in self.session.get_inputs()]  # words, then the other features
         self.words = Vocab.load(folder / "words.json")
         self.tags = Vocab.load(folder / "tags.json")
         self.intents = Vocab.load(folder / "intents.json") if (folder / "intents.json").is_file() else None
@@ -183,6 +189,7 @@ class OnnxTagger:
 
     def predict(self, token_lists: list[list[str]]) -> list[dict]:
         """Per sentence: tags, and the intent with its probability when the model has one."""
+        from seqkit.data.batching import collate
         from seqkit.encoders import featurize_tokens
 
         results: list[dict | None] = [None] * len(token_lists)
@@ -194,19 +201,15 @@ class OnnxTagger:
                 featurize_tokens(
                     token_lists[i],
                     self.words,
-                    {"words", "trigrams"},
+                    set(self.inputs),
                     self.settings["hash_buckets"],
                     lowercase=self.settings.get("lowercase_words", False),
                 )
                 for i in indices
             ]
-            depth = max(len(trigrams) for feature in features for trigrams in feature["trigrams"])
-            words = np.array([feature["words"] for feature in features], dtype=np.int64)  # (B, T)
-            trigrams = np.array(
-                [[row + [0] * (depth - len(row)) for row in feature["trigrams"]] for feature in features],
-                dtype=np.int64,
-            )  # (B, T, K), 0 = padding
-            slot_logits, intent_logits = self.session.run(None, {"words": words, "trigrams": trigrams})
+            # Every sentence of the group has the same length, so only trigram lists need padding.
+            feeds = {name: collate(features)[name].numpy() for name in self.inputs}  # (B, T) or (B, T, K)
+            slot_logits, intent_logits = self.session.run(None, feeds)
             if self.settings["crf"] is not None:
                 paths = viterbi(slot_logits, self.start, self.end, self.transitions)
             else:

@@ -68,6 +68,7 @@ def export_classifier_onnx(run_dir: Path, out: Path) -> Path:
         "words": torch.full((2, length), 2, dtype=torch.long),
         "bigrams": torch.ones(2, length, dtype=torch.long),
         "trigrams": torch.ones(2, length, _BIGGEST_BUCKET, dtype=torch.long),
+        "shapes": torch.ones(2, length, dtype=torch.long),
     }
     inputs = (*(example[name] for name in features), torch.tensor([length, length - 2]))
     dynamic_axes = {name: {0: "batch", 1: "length"} for name in features}

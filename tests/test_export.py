@@ -3,7 +3,6 @@ tags and intent from onnxruntime equal PyTorch's."""
 
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
@@ -12,9 +11,10 @@ from typer.testing import CliRunner
 
 from seqkit import Tagger, api
 from seqkit.cli import app
-from seqkit.errors import RunDirError
 from seqkit.export import GRAPH, OnnxTagger, export_onnx, viterbi
 from seqkit.layers.crf import CRF
+
+from conftest import TINY_ATIS, write_recipe
 
 
 def test_numpy_viterbi_equals_the_crf_decoder():
@@ -70,11 +70,11 @@ def test_onnx_equals_pytorch_on_every_atis_test_item(tmp_path):
     assert json.loads((run_dir / "metrics.json").read_text())["dev"]["slot_f1"] > 25
 
 
-def test_a_tagger_reading_other_features_is_refused_with_the_field_named(tiny_tagger_run, tmp_path):
-    run_dir = tmp_path / "run"
-    shutil.copytree(tiny_tagger_run, run_dir)
-    config = run_dir / "config.yaml"
-    config.write_text(config.read_text().replace("- word_hash", "- word_hash\n  - word_shape"))
-    assert "word_shape" in config.read_text()
-    with pytest.raises(RunDirError, match="encoder.features: .* not shapes"):
-        export_onnx(run_dir)
+def test_a_tagger_with_word_shapes_and_lowercased_words_exports_and_tags_like_pytorch(tmp_path):
+    encoder = {"features": ["embedding", "word_hash", "word_shape"], "shape_size": 4, "lowercase_words": True}
+    recipe = write_recipe(tmp_path, data={"lowercase": False}, encoder=encoder)
+    run_dir = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)
+    folder = export_onnx(run_dir, tmp_path / "export")
+    assert OnnxTagger(folder).inputs == ["words", "shapes", "trigrams"]
+    texts = ["Show me flights from BOSTON to Denver", "fares to OSLO on monday 12", "What airlines fly to Rome"]
+    assert_same_predictions(Tagger.load(run_dir).tag(texts), OnnxTagger(folder).tag(texts))
