@@ -81,9 +81,12 @@ def test_cli_train_options_and_evaluate_table(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs SEQKIT_DATA_DIR with babi/")
 def test_task1_is_solved_on_real_data_and_the_hop_table_points_at_the_support(tmp_path):
-    # A short Adam run (the recipe's SGD schedule needs 90 epochs).
+    # A short Adam run (the recipe's SGD schedule needs 90 epochs), with the softmax over real memories only: with
+    # the recipe's unused slots it reaches 100% on the 100 validation questions at epoch 5, the epoch then kept,
+    # which scores 98.2% on test.
     overrides = ["data.task=1", "head.embedding_size=20", "head.linear_start=false", "train.epochs=16",
-                 "train.optimizer=adamw", "train.learning_rate=0.01", "train.schedule=linear", "train.clip_norm=40"]
+                 "train.optimizer=adamw", "train.learning_rate=0.01", "train.schedule=linear", "train.clip_norm=40",
+                 "head.unused_slots_attend=false"]
     run_dir = api.train("babi", "babi_1k", out=tmp_path / "task1", overrides=overrides, show_progress=False)
     scores = api.evaluate(run_dir, "test")
     assert scores["errors"]["1"] <= 1.0, scores  # >= 99% of the 1,000 test questions right
