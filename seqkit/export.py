@@ -208,7 +208,8 @@ class OnnxTagger:
                 for i in indices
             ]
             # Every sentence of the group has the same length, so only trigram lists need padding.
-            feeds = {name: collate(features)[name].numpy() for name in self.inputs}  # (B, T) or (B, T, K)
+            batch = collate(features)
+            feeds = {name: batch[name].numpy() for name in self.inputs}  # (B, T) or (B, T, K)
             slot_logits, intent_logits = self.session.run(None, feeds)
             if self.settings["crf"] is not None:
                 paths = viterbi(slot_logits, self.start, self.end, self.transitions)

@@ -140,7 +140,7 @@ def test_unseen_names_share_the_shape_vector_of_seen_ones():
 
 def test_lowercase_words_share_word_and_trigram_ids_but_keep_their_shape():
     config = EncoderConfig(features=("embedding", "word_hash", "word_shape"), lowercase_words=True)
-    vocab = Vocab.build([lexicon_words(["Japan", "beat", "CHINA"], config)])
+    vocab = Vocab.build([lexicon_words(["Japan", "beat", "CHINA"], config.lowercase_words)])
     assert "japan" in vocab.tokens and "Japan" not in vocab.tokens
     features = featurize_tokens(["JAPAN", "Japan", "japan"], vocab, needed_features(config), 64, lowercase=True)
     assert features["words"] == [vocab.id("japan")] * 3

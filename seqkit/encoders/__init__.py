@@ -105,9 +105,9 @@ def _initialize_embedding(embedding: nn.Embedding, std: float) -> None:
             embedding.weight[embedding.padding_idx].zero_()
 
 
-def lexicon_words(tokens: Sequence[str], config: EncoderConfig) -> list[str]:
-    """The words the lexicon is built from: the tokens, lowercased under encoder.lowercase_words."""
-    return [token.lower() for token in tokens] if config.lowercase_words else list(tokens)
+def lexicon_words(tokens: Sequence[str], lowercase: bool) -> list[str]:
+    """The words the lexicon reads: the tokens, lowercased under encoder.lowercase_words."""
+    return [token.lower() for token in tokens] if lowercase else list(tokens)
 
 
 def featurize_tokens(
@@ -122,7 +122,7 @@ def featurize_tokens(
 
     With `lowercase` (encoder.lowercase_words), every feature but the word shape reads the lowercased words."""
     featurized: dict[str, list] = {}
-    words = [token.lower() for token in tokens] if lowercase else tokens
+    words = lexicon_words(tokens, lowercase)
     if "words" in features:
         featurized["words"] = vocab.ids(words)
     if "trigrams" in features:

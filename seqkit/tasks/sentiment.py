@@ -153,7 +153,7 @@ class SentimentTask:
         self._last_tokenized = (recipe.data, texts, documents)
         return {
             "words": Vocab.build(
-                (lexicon_words(document, recipe.encoder) for document in documents),
+                (lexicon_words(document, recipe.encoder.lowercase_words) for document in documents),
                 recipe.encoder.min_freq,
                 recipe.encoder.max_vocab_size,
             ),

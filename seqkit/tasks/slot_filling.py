@@ -106,7 +106,7 @@ class SlotFillingTask:
     def build_vocabularies(self, recipe: Recipe, train: list[TaggedSentence]) -> dict[str, Vocab]:
         vocabularies = {
             "words": Vocab.build(
-                (lexicon_words(s.tokens, recipe.encoder) for s in train),
+                (lexicon_words(s.tokens, recipe.encoder.lowercase_words) for s in train),
                 recipe.encoder.min_freq,
                 recipe.encoder.max_vocab_size,
             ),
