@@ -17,6 +17,7 @@ import time
 import torch
 
 from benchmarks.common import machine, median_rate, peak_rss_mib
+from benchmarks.roofline import matmul_peak_flops, recurrent_flops_per_token
 from seqkit.api import Tagger, load_recipe
 from seqkit.model import build_model
 from seqkit.quantization import quantize
@@ -73,6 +74,10 @@ def main() -> None:
         started = time.perf_counter()
         tagger.tag([text])
         latencies.append((time.perf_counter() - started) * 1000)
+    # The most sentences/s the recurrent layers' arithmetic alone allows at this thread count.
+    tokens = sum(len(sentence.tokens) for sentence in splits["test"])
+    flops_per_sentence = recurrent_flops_per_token(model) * tokens / len(texts)
+    peak = matmul_peak_flops()
     report = {
         "benchmark": "tagging",
         "recipe": arguments.recipe if not arguments.run_dir else str(arguments.run_dir),
@@ -84,6 +89,9 @@ def main() -> None:
         "tagged_sentences": len(texts),
         "single_sentence_latency_ms_median": round(statistics.median(latencies), 3),
         "single_sentence_latency_ms_p90": round(sorted(latencies)[int(0.9 * len(latencies))], 3),
+        "recurrent_mflops_per_sentence": round(flops_per_sentence / 1e6, 2),
+        "matmul_peak_gflops": round(peak / 1e9, 1),
+        "arithmetic_ceiling_sentences_per_second": round(peak / flops_per_sentence, 1),
         "peak_rss_mib": round(peak_rss_mib(), 1),
         "machine": machine(),
     }

@@ -63,3 +63,13 @@ def test_table_has_a_row_per_task_and_names_failures():
     rendered = table(document)
     assert "| atis | 1,000 tokens | 50% | 10% | 20.0 sentences | 25% | 3.00 | 75% | 300 |" in rendered
     assert "| babi | failed: boom |" in rendered
+
+
+def test_recurrent_flops_count_each_layer_direction_and_gate():
+    from benchmarks.roofline import recurrent_flops_per_token
+
+    # Layer 1: 2 directions x 2 x 4 gates x 6 x (8 + 6); layer 2 reads both directions: input 12.
+    model = torch.nn.Sequential(torch.nn.LSTM(8, 6, num_layers=2, bidirectional=True), torch.nn.Linear(12, 4))
+    assert recurrent_flops_per_token(model) == 2 * 2 * 4 * 6 * (8 + 6) + 2 * 2 * 4 * 6 * (12 + 6)
+    assert recurrent_flops_per_token(torch.nn.GRU(5, 3)) == 2 * 3 * 3 * (5 + 3)
+    assert recurrent_flops_per_token(torch.nn.Linear(5, 3)) == 0
