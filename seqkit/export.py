@@ -18,7 +18,6 @@ therefore batches sentences of equal length together. Only the fused cells (lstm
 from __future__ import annotations
 
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from torch import nn
 from seqkit.api import TaggedText
 from seqkit.checkpoint import atomic_write_json, atomic_write_with, read_json
 from seqkit.errors import ConfigError, InputError, RunDirError
+from seqkit.onnx_trace import feature_examples, write_onnx
 from seqkit.text.tokenize import word_tokenize
 from seqkit.text.vocab import Vocab
 
@@ -88,38 +88,14 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
     recipe, vocabularies, model = load_run(run_dir)
     features = ["words", *sorted(needed_features(recipe.encoder) - {"words"})]  # the graph's inputs, in order
     network = EmissionNetwork(model, features).eval()
-    # Any ids do: the trace only needs shapes.
-    example = {
-        "words": torch.tensor([[2, 3, 4, 5, 6, 7], [7, 6, 5, 4, 3, 2]]),
-        "trigrams": torch.ones(2, 6, 5, dtype=torch.long),
-        "bigrams": torch.ones(2, 6, dtype=torch.long),
-        "shapes": torch.ones(2, 6, dtype=torch.long),
-    }
-    dynamic_axes = {name: {0: "batch", 1: "length"} for name in features}
-    if "trigrams" in dynamic_axes:
-        dynamic_axes["trigrams"][2] = "trigrams"
-
-    def write(path: Path) -> None:
-        # The TorchScript-based exporter: it is deprecated in favour of torch.export (dynamo=True), which also
-        # exports this network, but takes about 20 s instead of 0.3 s here and needs onnxscript. The
-        # tracer and deprecation warnings it raises are silenced for this call only (the tests check its output).
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                network,
-                tuple(example[name] for name in features),
-                str(path),
-                dynamo=False,
-                input_names=features,
-                output_names=["slot_logits", "intent_logits"],
-                dynamic_axes={
-                    **dynamic_axes,
-                    "slot_logits": {0: "batch", 1: "length"},
-                    "intent_logits": {0: "batch"},
-                },
-            )
-
-    atomic_write_with(out / GRAPH, write)
+    examples, axes = feature_examples(features, length=6)
+    output_axes = {"slot_logits": {0: "batch", 1: "length"}, "intent_logits": {0: "batch"}}
+    atomic_write_with(
+        out / GRAPH,
+        lambda path: write_onnx(
+            network, examples, path, features, ["slot_logits", "intent_logits"], {**axes, **output_axes}
+        ),
+    )
     crf = model.head.crf
     settings = {
         "lowercase": recipe.data.lowercase,
@@ -234,7 +210,13 @@ class OnnxTagger:
             if not tokens:
                 raise InputError(f"texts[{index}]: empty text, nothing to tag")
         return [
-            TaggedText(text, tokens, tags=p["tags"], spans=spans_of(tokens, p["tags"]),
-                       intent=p.get("intent"), intent_probability=p.get("intent_probability"))
+            TaggedText(
+                text,
+                tokens,
+                tags=p["tags"],
+                spans=spans_of(tokens, p["tags"]),
+                intent=p.get("intent"),
+                intent_probability=p.get("intent_probability"),
+            )
             for text, tokens, p in zip(texts, token_lists, self.predict(token_lists), strict=True)
         ]

@@ -16,7 +16,6 @@ batches are padded up to that width (padding never changes the result; see seqki
 from __future__ import annotations
 
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,9 +25,9 @@ from torch import nn
 from seqkit.api import Classification
 from seqkit.errors import ConfigError, InputError
 from seqkit.layers.conv import TextCNN
+from seqkit.onnx_trace import feature_examples, write_onnx
 
 GRAPH = "classifier.onnx"
-_BIGGEST_BUCKET = 5  # the traced example's trigram depth; any depth works at run time
 
 
 class ClassifierNetwork(nn.Module):
@@ -37,8 +36,10 @@ class ClassifierNetwork(nn.Module):
     def __init__(self, model: nn.Module, features: list[str]):
         super().__init__()
         if model.head.context is not None and not isinstance(model.head.context, TextCNN):
-            raise ConfigError("head.context: recurrent classifiers cannot be exported (packed sequences); "
-                              "the bag of n-grams (context: none) and the text CNN (context: cnn) can")
+            raise ConfigError(
+                "head.context: recurrent classifiers cannot be exported (packed sequences); "
+                "the bag of n-grams (context: none) and the text CNN (context: cnn) can"
+            )
         self.model = model
         self.features = features
 
@@ -63,34 +64,17 @@ def export_classifier_onnx(run_dir: Path, out: Path) -> Path:
     features = sorted(needed_features(recipe.encoder))  # words always; a fixed order names the graph's inputs
     network = ClassifierNetwork(model, features).eval()
     length = max(8, minimum_length(model))
-    # Any ids do: the trace only needs shapes. Two rows of different lengths, so the masks are exercised.
-    example = {
-        "words": torch.full((2, length), 2, dtype=torch.long),
-        "bigrams": torch.ones(2, length, dtype=torch.long),
-        "trigrams": torch.ones(2, length, _BIGGEST_BUCKET, dtype=torch.long),
-        "shapes": torch.ones(2, length, dtype=torch.long),
-    }
-    inputs = (*(example[name] for name in features), torch.tensor([length, length - 2]))
-    dynamic_axes = {name: {0: "batch", 1: "length"} for name in features}
-    if "trigrams" in dynamic_axes:
-        dynamic_axes["trigrams"][2] = "trigrams"
-
-    def write(path: Path) -> None:
-        # The TorchScript exporter, as for the tagger (seqkit/export.py); its warnings are silenced for this call.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                network,
-                inputs,
-                str(path),
-                dynamo=False,
-                input_names=[*features, "lengths"],
-                output_names=["probabilities"],
-                dynamic_axes={**dynamic_axes, "lengths": {0: "batch"}, "probabilities": {0: "batch"}},
-            )
-
+    examples, axes = feature_examples(features, length)
+    # Two rows of different lengths, so that the masks are traced.
+    inputs = (*examples, torch.tensor([length, length - 2]))
+    output_axes = {"lengths": {0: "batch"}, "probabilities": {0: "batch"}}
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_with(out / GRAPH, write)
+    atomic_write_with(
+        out / GRAPH,
+        lambda path: write_onnx(
+            network, inputs, path, [*features, "lengths"], ["probabilities"], {**axes, **output_axes}
+        ),
+    )
     shutil.copyfile(run_dir / CONFIG, out / CONFIG)
     shutil.copytree(run_dir / VOCABULARY_FOLDER, out / VOCABULARY_FOLDER, dirs_exist_ok=True)
     return out

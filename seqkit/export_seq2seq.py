@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from torch import nn
 
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import DecoderState, Seq2SeqHead
+from seqkit.onnx_trace import write_onnx
 
 ENCODER = "encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
@@ -125,23 +125,16 @@ def export_seq2seq_onnx(run_dir: Path, out: Path) -> Path:
     batch_axes = {name: {1 if name in ("hidden", "cell") else 0: "batch"} for name in names}
     source_axes = {0: "batch", 1: "length"}
 
-    def export(network, inputs, path, input_names, output_names, dynamic_axes) -> None:
-        # The TorchScript exporter, as for the tagger (seqkit/export.py); its warnings are silenced for this call.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(network, inputs, str(path), dynamo=False, input_names=input_names,
-                              output_names=output_names, dynamic_axes=dynamic_axes)
-
     out.mkdir(parents=True, exist_ok=True)
     encoder_outputs = ["memory", "keys", *names[: len(initial)]]
     with unpadded_encoder(head):
-        atomic_write_with(out / ENCODER, lambda path: export(
+        atomic_write_with(out / ENCODER, lambda path: write_onnx(
             EncoderNetwork(model).eval(), (words,), path, ["words"], encoder_outputs,
             {"words": source_axes, "memory": source_axes, "keys": source_axes,
              **{name: batch_axes[name] for name in encoder_outputs[2:]}},
         ))
     step_outputs = ["log_probabilities", *(f"next_{name}" for name in names), "attention"]
-    atomic_write_with(out / DECODER_STEP, lambda path: export(
+    atomic_write_with(out / DECODER_STEP, lambda path: write_onnx(
         DecoderStepNetwork(head).eval(), (torch.tensor([2, 3]), memory, keys, mask, *initial, *feed), path,
         ["previous", "memory", "keys", "mask", *names], step_outputs,
         {"previous": {0: "batch"}, "memory": source_axes, "keys": source_axes, "mask": source_axes, **batch_axes,
