@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import json
 import math
+import resource
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,6 +45,12 @@ from seqkit.device import model_device, to_device
 from seqkit.errors import ConfigError, RunDirError, SeqkitError
 
 LAST_CHECKPOINT = Path("checkpoints") / "last"
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux reports kilobytes, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 class TrainingInterrupted(SeqkitError):
@@ -95,9 +103,7 @@ def learning_rate_factor(
         return 1.0 - progress
     if schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * progress))
-    raise ValueError(
-        f"train.schedule: unknown schedule {schedule!r} (choose from: {', '.join(SCHEDULES)})"
-    )
+    raise ValueError(f"train.schedule: unknown schedule {schedule!r} (choose from: {', '.join(SCHEDULES)})")
 
 
 def build_optimizer(parameters: Iterable[nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
@@ -274,6 +280,7 @@ class Trainer:
             if state.epoch_padded_tokens
             else None,
             "seconds": round(time.perf_counter() - started, 3),
+            "peak_rss_mib": peak_memory_mib(),
             **{f"dev_{name}": score for name, score in scores.items()},
         }
         improved = self.state.best_metric is None or value > self.state.best_metric

@@ -1,5 +1,6 @@
 """The trainer: exact resume after Ctrl-C, checkpoints, clipping, schedules."""
 
+import json
 import os
 import signal
 
@@ -58,7 +59,7 @@ def make_trainer(tmp_path, run_dir, interrupt_at=None, signal_number=signal.SIGI
 
 
 def without_timings(history):
-    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+    return [{k: v for k, v in record.items() if k not in ("seconds", "peak_rss_mib")} for record in history]
 
 
 SGD_STEPS = {"optimizer": "sgd", "learning_rate": 0.1, "schedule": "step", "hold_epochs": 1, "halve_every_epochs": 1}
@@ -96,6 +97,9 @@ def test_best_weights_and_log_are_written(tmp_path):
     assert len(lines) == 3 == len(state.history)
     assert (tmp_path / "run" / "model.safetensors").is_file()
     assert state.best_metric == max(record["dev_slot_f1"] for record in state.history)
+    # Each epoch states the process's peak memory so far: at least the model's weights, never shrinking.
+    peaks = [json.loads(line)["peak_rss_mib"] for line in lines]
+    assert peaks[0] > 10 and peaks == sorted(peaks)
 
 
 def test_clipping_by_norm_and_value_is_applied_and_logged(tmp_path):
