@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from seqkit.training import peak_memory_mib as peak_rss_mib  # noqa: F401  (the trainer's own measure)
 
 
 def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[float]]:
@@ -20,11 +21,6 @@ def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[floa
         items = work()
         rates.append(items / (time.perf_counter() - started))
     return statistics.median(rates), rates
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far (Linux reports kilobytes)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def machine() -> dict:
