@@ -17,7 +17,8 @@ import time
 
 import torch
 
-from benchmarks.common import machine, peak_rss_mib
+from benchmarks.common import machine
+from seqkit.memory import peak_memory_mib
 from seqkit.run_dir import load_run
 from seqkit.tasks import generation, get_task
 
@@ -59,7 +60,7 @@ def main() -> None:
         "test_batch_size": arguments.full_batch_size,
         "test_seconds": round(full_seconds, 2),
         "test_sentences_per_second": round(len(texts) / full_seconds, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "peak_rss_mib": peak_memory_mib(),
         "machine": machine(),
     }
     print(json.dumps(report, indent=2))

@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: medians of repeated timings, peak memory, the machine."""
+"""Helpers shared by the benchmark scripts: medians of repeated timings, the machine, writing results."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-from seqkit.training import peak_memory_mib as peak_rss_mib  # noqa: F401  (the trainer's own measure)
 
 
 def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[float]]:

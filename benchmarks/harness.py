@@ -19,9 +19,10 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine, peak_rss_mib
+from benchmarks.common import machine
 from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 from seqkit.config import TrainConfig
+from seqkit.memory import peak_memory_mib
 from seqkit.training import build_optimizer
 
 
@@ -113,7 +114,7 @@ def run(task: str, run_dir: Path | None, quick: bool) -> dict:
     model = str(run_dir) if run_dir else "default recipe, untrained"
     result = {"task": task, "model": model, **measure(workload, size)}
     result["setup_seconds"] = round(setup_seconds, 1)
-    result["peak_rss_mib"] = round(peak_rss_mib(), 1)
+    result["peak_rss_mib"] = peak_memory_mib()
     return result
 
 

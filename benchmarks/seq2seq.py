@@ -19,9 +19,10 @@ import json
 
 import torch
 
-from benchmarks.common import machine, median_rate, peak_rss_mib
+from benchmarks.common import machine, median_rate
 from seqkit import api
 from seqkit.config import TrainConfig
+from seqkit.memory import peak_memory_mib
 from seqkit.model import build_model
 from seqkit.run_dir import load_run
 from seqkit.tasks import generation, get_task
@@ -103,7 +104,7 @@ def main() -> None:
         "beam5_sentences_per_second": round(
             decoding_speed(model, recipe, vocabularies, texts, 5, arguments.repeats), 1
         ),
-        "peak_memory_mib": round(peak_rss_mib(), 1),
+        "peak_memory_mib": peak_memory_mib(),
         "machine": machine(),
     }
     print(json.dumps(result, indent=2))

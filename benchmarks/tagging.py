@@ -16,9 +16,10 @@ import time
 
 import torch
 
-from benchmarks.common import machine, median_rate, peak_rss_mib
+from benchmarks.common import machine, median_rate
 from benchmarks.roofline import matmul_peak_flops, recurrent_flops_per_token
 from seqkit.api import Tagger, load_recipe
+from seqkit.memory import peak_memory_mib
 from seqkit.model import build_model
 from seqkit.quantization import quantize
 from seqkit.run_dir import load_run
@@ -92,7 +93,7 @@ def main() -> None:
         "recurrent_mflops_per_sentence": round(flops_per_sentence / 1e6, 2),
         "matmul_peak_gflops": round(peak / 1e9, 1),
         "arithmetic_ceiling_sentences_per_second": round(peak / flops_per_sentence, 1),
-        "peak_rss_mib": round(peak_rss_mib(), 1),
+        "peak_rss_mib": peak_memory_mib(),
         "machine": machine(),
     }
     print(json.dumps(report, indent=2))

@@ -30,7 +30,7 @@ from torch import nn
 
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import DecoderState, Seq2SeqHead
-from seqkit.onnx_trace import write_onnx
+from seqkit.onnx_trace import feature_examples, write_onnx
 
 ENCODER = "encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
@@ -115,7 +115,7 @@ def export_seq2seq_onnx(run_dir: Path, out: Path) -> Path:
         raise ConfigError(f"rnn.cell: {recipe.rnn.cell!r} cannot be exported; the fused cells can (lstm, gru, ...)")
     if set(recipe.encoder.features) - {"embedding", "one_hot"}:
         raise ConfigError("encoder.features: only word features (embedding, one_hot) can be exported for seq2seq")
-    words = torch.tensor([[2, 3, 4, 5, 6], [6, 5, 4, 3, 2]])  # any ids: the traces only need shapes
+    (words,), _ = feature_examples(["words"], length=5)  # (2, 5)
     with torch.no_grad(), unpadded_encoder(head):
         encoder = EncoderNetwork(model).eval()
         memory, keys, *initial = encoder(words)

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import json
 import math
-import resource
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -43,14 +41,9 @@ from seqkit.checkpoint import (
 from seqkit.config import SCHEDULES, TrainConfig
 from seqkit.device import model_device, to_device
 from seqkit.errors import ConfigError, RunDirError, SeqkitError
+from seqkit.memory import peak_memory_mib
 
 LAST_CHECKPOINT = Path("checkpoints") / "last"
-
-
-def peak_memory_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux reports kilobytes, macOS bytes)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return round(peak / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
 class TrainingInterrupted(SeqkitError):
