@@ -9,8 +9,9 @@ the real padded batch, so the two do the same amount of kernel work:
 - recurrent models: nn.LSTM / nn.GRU (same layers, widths and directions) over the padded (B, T) batch, plus
   the output projection and a cross-entropy, forward and backward (no optimizer step);
 - encoder-decoders: the encoder RNN over the source, the decoder RNN over the target, the projection onto the
-  target vocabulary; for search, one decoder step per output position on B * beam rows plus the projection,
-  log-softmax and top-k;
+  target vocabulary, forward and backward through all three (training back-propagates into the encoder through
+  attention and the bridge, so the bound's loss reads the encoder's outputs too); for search, one decoder step
+  per output position on B * beam rows plus the projection, log-softmax and top-k;
 - bags of n-grams (fastText): nn.functional.embedding_bag per feature plus the linear layer;
 - memory networks: embedding_bag sums of the story sentences per embedding matrix, the attention products
   of each hop, and the answer projection.
@@ -58,11 +59,13 @@ class EncoderDecoderBound(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         batch_size, source_length = batch["words"].shape
         target_length = batch["targets_in"].size(1)
-        self.encoder(torch.randn(batch_size, source_length, self.encoder.input_size))
+        memory, _ = self.encoder(torch.randn(batch_size, source_length, self.encoder.input_size))  # (B, T, D)
         outputs, _ = self.decoder(torch.randn(batch_size, target_length, self.decoder.input_size))  # (B, U, H)
         logits = self.projection(outputs[..., : self.projection.in_features])  # (B, U, V)
         gold = torch.randint(logits.size(-1), (batch_size * target_length,))
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), gold)
+        # The mean of the encoder's outputs costs one reduction, and makes backward run through the encoder as
+        # a real step must; without it the encoder would be timed forward only.
+        return nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), gold) + memory.mean()
 
     @torch.inference_mode()
     def search(self, batch: dict[str, torch.Tensor], beam: int, steps: int) -> None:

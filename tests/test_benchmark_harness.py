@@ -43,6 +43,8 @@ def test_bounds_give_finite_losses_with_gradients_at_batch_shapes():
     seq2seq = EncoderDecoderBound(torch.nn.GRU(8, 6, bidirectional=True), torch.nn.GRU(8, 6), 6, 11)
     seq2seq({"words": words, "targets_in": torch.zeros(3, 4, dtype=torch.long)}).backward()
     assert seq2seq.projection.weight.grad.shape == (11, 6)
+    # Training back-propagates into the encoder, so its bound must too.
+    assert seq2seq.encoder.weight_hh_l0.grad is not None and seq2seq.encoder.weight_hh_l0.grad.abs().sum() > 0
     seq2seq.search({"words": words}, beam=2, steps=3)
     memory = MemoryBound(vocabulary=9, dimension=4, hops=3)
     batch = {"story": torch.ones(2, 5, 3, dtype=torch.long), "question": torch.ones(2, 4, dtype=torch.long)}

@@ -14,12 +14,13 @@ from seqkit.config import build_recipe
 from seqkit.data.readers import read_atis_split
 from seqkit.errors import ConfigError
 from seqkit.export import OnnxTagger, export_onnx
+from seqkit.heads.tagger import soft_vote
 from seqkit.tasks import get_task
 from seqkit.tasks.slot_filling import SlotFillingData, TaggerConfig
 
 from conftest import TINY_ATIS, write_recipe
 
-POOLINGS = ["max", "attention", "max+attention"]
+POOLINGS = ["max", "attention", "max+attention", "tokens"]
 
 
 @pytest.mark.parametrize("pooling", POOLINGS)
@@ -44,13 +45,14 @@ def test_intent_logits_are_the_same_with_extra_padding(tmp_path, pooling):
     assert torch.allclose(alone, expected[1:], atol=1e-6)
 
 
-def test_attention_pooling_round_trips_through_a_run_dir_and_exports(tmp_path):
-    recipe = write_recipe(tmp_path, head={"intent_pooling": "max+attention"})
+@pytest.mark.parametrize("pooling", ["max+attention", "tokens"])
+def test_a_pooling_round_trips_through_a_run_dir_and_exports(tmp_path, pooling):
+    recipe = write_recipe(tmp_path, head={"intent_pooling": pooling})
     run = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)
-    assert yaml.safe_load((run / "config.yaml").read_text())["head"]["intent_pooling"] == "max+attention"
+    assert yaml.safe_load((run / "config.yaml").read_text())["head"]["intent_pooling"] == pooling
     tagger = Tagger.load(run)
-    assert tagger.recipe.head.intent_pooling == "max+attention"
-    assert tagger.model.head.intent_attention is not None
+    assert tagger.recipe.head.intent_pooling == pooling
+    assert (tagger.model.head.intent_attention is not None) == ("attention" in pooling)
     stored = json.loads((run / "metrics.json").read_text())["dev"]
     rescored = api.evaluate(run, "valid", data_dir=TINY_ATIS)
     assert rescored["intent_accuracy"] == stored["intent_accuracy"] and rescored["slot_f1"] == stored["slot_f1"]
@@ -62,3 +64,15 @@ def test_an_unknown_pooling_is_an_error_naming_the_key():
     raw = {"task": "slot-filling", "head": {"intent_pooling": "mean"}}
     with pytest.raises(ConfigError, match="^" + re.escape("head.intent_pooling: unknown pooling 'mean'")):
         build_recipe(raw, {"data": SlotFillingData, "head": TaggerConfig})
+
+
+def test_the_soft_vote_is_the_mean_of_the_real_positions_distributions():
+    # (B=2, T=3, C=2)
+    token_logits = torch.tensor([[[2.0, 0.0], [0.0, 2.0], [9.0, -9.0]], [[1.0, 3.0], [5.0, 5.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, True, False], [True, True, True]])
+    voted = soft_vote(token_logits, mask).softmax(dim=-1)  # (B, C)
+    # Row 0: the two real positions are mirror images, so the vote is even; the padded third does not count.
+    assert torch.allclose(voted[0], torch.tensor([0.5, 0.5]))
+    expected = token_logits[1].softmax(dim=-1).mean(dim=0)
+    assert torch.allclose(voted[1], expected)
+

@@ -1,4 +1,4 @@
-"""The tagger head: it must be able to learn (overfit 16 sentences), with and without the CRF."""
+"""The tagger head must be able to learn (overfit 16 sentences): with and without the CRF, and voting by tokens."""
 
 import pytest
 import torch
@@ -11,10 +11,10 @@ from seqkit.tasks import get_task
 from conftest import TINY_ATIS, write_recipe
 
 
-@pytest.mark.parametrize("use_crf", [True, False])
-def test_overfits_sixteen_sentences(tmp_path, use_crf):
+@pytest.mark.parametrize(("use_crf", "pooling"), [(True, "max"), (False, "max"), (True, "tokens")])
+def test_overfits_sixteen_sentences(tmp_path, use_crf, pooling):
     torch.manual_seed(0)
-    recipe = load_recipe(None, write_recipe(tmp_path, head={"use_crf": use_crf}))
+    recipe = load_recipe(None, write_recipe(tmp_path, head={"use_crf": use_crf, "intent_pooling": pooling}))
     task = get_task("slot-filling")
     sentences = read_atis_split(TINY_ATIS / "train")
     vocabularies = task.build_vocabularies(recipe, sentences)

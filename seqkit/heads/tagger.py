@@ -10,6 +10,9 @@ The intent reads the final states of the recurrent layer beside a pooled summary
 `intent_pooling`: "max" (the elementwise maximum over time), "attention" (the self-attentive weighted sum of
 Liu and Lane 2016: each position is scored, the scores soft-maxed over the real positions), or
 "max+attention" (both, concatenated). Pooling skips padding, so a sentence scores the same alone or in a batch.
+With "tokens" the intent is instead predicted at every position from that position's output and trained there
+(the token-level intent detection of Qin et al. 2019); the sentence's intent distribution is the average of its
+tokens' distributions, a soft vote in which no single state has to carry the whole utterance.
 
 The slot loss is summed over a sentence's tokens (the CRF's negative log-likelihood is a per-sentence quantity
 too) and both losses are averaged over the batch.
@@ -24,7 +27,7 @@ from seqkit.heads import HeadOutput
 from seqkit.layers.crf import CRF
 from seqkit.layers.pooling import AttentionPooling, max_pool
 
-INTENT_POOLINGS = ("max", "attention", "max+attention")
+INTENT_POOLINGS = ("max", "attention", "max+attention", "tokens")
 
 
 class TaggerHead(nn.Module):
@@ -47,9 +50,11 @@ class TaggerHead(nn.Module):
             raise ValueError(f"unknown intent pooling {intent_pooling!r} (choose from: {', '.join(INTENT_POOLINGS)})")
         self.intent_pooling = intent_pooling
         self.slot_output = nn.Linear(context.output_dim, num_tags)
-        # The intent reads each pooled summary of the outputs beside the final states.
+        # The intent reads each pooled summary of the outputs beside the final states, or, voting by tokens,
+        # one position's output at a time.
         self.intent_summaries = intent_pooling.split("+")
-        width = (len(self.intent_summaries) + 1) * context.output_dim
+        self.intent_by_tokens = intent_pooling == "tokens"
+        width = context.output_dim if self.intent_by_tokens else (len(self.intent_summaries) + 1) * context.output_dim
         self.intent_output = nn.Linear(width, num_intents) if num_intents else None
         self.crf = CRF(num_tags) if use_crf else None
         self.intent_weight = intent_weight
@@ -66,7 +71,11 @@ class TaggerHead(nn.Module):
         outputs = self.dropout(outputs)
         slot_logits = self.slot_output(outputs)  # (B, T, C_tags)
         extras = {"mask": mask}
-        if self.intent_output is not None:
+        token_intent_logits = None
+        if self.intent_by_tokens and self.intent_output is not None:
+            token_intent_logits = self.intent_output(outputs)  # (B, T, C_intents)
+            extras["intent_logits"] = soft_vote(token_intent_logits, mask)
+        elif self.intent_output is not None:
             extras["intent_logits"] = self.intent_logits(outputs, self.dropout(final), mask)
         loss = None
         if "tags" in batch:
@@ -78,13 +87,25 @@ class TaggerHead(nn.Module):
                     slot_logits.transpose(1, 2), tags, ignore_index=-100, reduction="none"
                 )  # (B, T)
                 loss = per_token.sum(dim=1).mean()
-            if self.intent_output is not None and "intent" in batch:
+            if token_intent_logits is not None and "intent" in batch:
+                # Every real position learns the sentence's intent; summed per sentence like the slot loss.
+                targets = batch["intent"].unsqueeze(1).expand(-1, mask.size(1)).masked_fill(~mask, -100)  # (B, T)
+                per_token = nn.functional.cross_entropy(
+                    token_intent_logits.transpose(1, 2), targets, ignore_index=-100, reduction="none"
+                )  # (B, T)
+                loss = loss + self.intent_weight * per_token.sum(dim=1).mean()
+            elif self.intent_output is not None and "intent" in batch:
                 intent_loss = nn.functional.cross_entropy(extras["intent_logits"], batch["intent"])
                 loss = loss + self.intent_weight * intent_loss
         return HeadOutput(loss, slot_logits, extras)
 
     def intent_logits(self, outputs: torch.Tensor, final: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """outputs (B, T, D), final states (B, D), mask (B, T) -> intent logits (B, C_intents)."""
+        """outputs (B, T, D), final states (B, D), mask (B, T) -> intent logits (B, C_intents).
+
+        Voting by tokens, the logits are the log of the mean token distribution (see `soft_vote`).
+        """
+        if self.intent_by_tokens:
+            return soft_vote(self.intent_output(outputs), mask)
         summaries = []
         if "max" in self.intent_summaries:
             summaries.append(max_pool(outputs, mask))  # (B, D)
@@ -99,3 +120,13 @@ class TaggerHead(nn.Module):
             return self.crf.decode(output.logits, mask)
         best = output.logits.argmax(dim=-1)  # (B, T)
         return [row[: int(length)].tolist() for row, length in zip(best, mask.sum(dim=1), strict=True)]
+
+
+def soft_vote(token_logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """token_logits (B, T, C), mask (B, T) -> (B, C): the log of the mean of the real positions' distributions.
+
+    A softmax of the result gives back that mean distribution, so callers read it like any intent logits.
+    """
+    probabilities = token_logits.softmax(dim=-1) * mask.unsqueeze(-1).to(token_logits.dtype)  # (B, T, C)
+    mean = probabilities.sum(dim=1) / mask.sum(dim=1, keepdim=True).clamp(min=1).to(token_logits.dtype)  # (B, C)
+    return mean.clamp(min=torch.finfo(mean.dtype).tiny).log()
