@@ -59,7 +59,8 @@ class TaggerConfig:
     intent: bool = True
     intent_weight: float = 1.0
     # What the intent reads besides the final states: "max" over time, "attention" (self-attentive weighted
-    # sum, Liu and Lane 2016) or "max+attention"; intent_attention_size is the attention's hidden width.
+    # sum, Liu and Lane 2016) or "max+attention"; or "tokens", a vote of every position's own intent
+    # (Qin et al. 2019). intent_attention_size is the attention's hidden width.
     intent_pooling: str = "max"
     intent_attention_size: int = 100
     dropout: float = 0.3
