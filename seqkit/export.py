@@ -48,6 +48,8 @@ class EmissionNetwork(nn.Module):
         if not hasattr(context, "rnn"):
             raise ConfigError(f"rnn.cell: {context.cell!r} cannot be exported; the fused cells can (lstm, gru, ...)")
         self.rnn = context.rnn
+        # The intent's own recurrent layer (head.intent_encoder), built from the same rnn settings.
+        self.intent_rnn = model.head.intent_context.rnn if model.head.intent_context is not None else None
         self.num_directions = context.num_directions
         self.output_dim = context.output_dim
 
@@ -58,10 +60,15 @@ class EmissionNetwork(nn.Module):
         slot_logits = self.head.slot_output(outputs)  # (B, T, C_tags)
         if self.head.intent_output is None:
             return slot_logits, slot_logits.new_zeros(words.size(0), 0)
-        hidden = state[0] if isinstance(state, tuple) else state
-        final = hidden[-self.num_directions :].transpose(0, 1).reshape(words.size(0), self.output_dim)  # (B, D)
+        if self.intent_rnn is not None:
+            outputs, state = self.intent_rnn(encoded)  # (B, T, D), (directions, B, H)
         mask = torch.ones_like(words, dtype=torch.bool)  # (B, T): no padding, so every position counts
-        return slot_logits, self.head.intent_logits(outputs, final, mask)  # (B, C_intents)
+        return slot_logits, self.head.intent_logits(outputs, self.final(state), mask)  # (B, C_intents)
+
+    def final(self, state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """The last layer's final hidden state of each direction, side by side: (B, D)."""
+        hidden = state[0] if isinstance(state, tuple) else state  # (layers * directions, B, H)
+        return hidden[-self.num_directions :].transpose(0, 1).reshape(hidden.size(1), self.output_dim)
 
 
 def export_onnx(run_dir: Path, out: Path | None = None) -> Path:

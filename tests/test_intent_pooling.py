@@ -1,4 +1,5 @@
-"""head.intent_pooling: each pooling ignores padding, survives a run dir and the ONNX export; bad values name it."""
+"""head.intent_pooling: each pooling ignores padding, survives a run dir and the ONNX export (so does the intent's own
+encoder, head.intent_encoder); bad values name it."""
 
 import json
 import re
@@ -45,14 +46,15 @@ def test_intent_logits_are_the_same_with_extra_padding(tmp_path, pooling):
     assert torch.allclose(alone, expected[1:], atol=1e-6)
 
 
-@pytest.mark.parametrize("pooling", ["max+attention", "tokens"])
-def test_a_pooling_round_trips_through_a_run_dir_and_exports(tmp_path, pooling):
-    recipe = write_recipe(tmp_path, head={"intent_pooling": pooling})
+@pytest.mark.parametrize(("pooling", "own_encoder"), [("max+attention", False), ("tokens", False), ("max", True)])
+def test_a_pooling_round_trips_through_a_run_dir_and_exports(tmp_path, pooling, own_encoder):
+    recipe = write_recipe(tmp_path, head={"intent_pooling": pooling, "intent_encoder": own_encoder})
     run = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)
     assert yaml.safe_load((run / "config.yaml").read_text())["head"]["intent_pooling"] == pooling
     tagger = Tagger.load(run)
     assert tagger.recipe.head.intent_pooling == pooling
     assert (tagger.model.head.intent_attention is not None) == ("attention" in pooling)
+    assert (tagger.model.head.intent_context is not None) == own_encoder
     stored = json.loads((run / "metrics.json").read_text())["dev"]
     rescored = api.evaluate(run, "valid", data_dir=TINY_ATIS)
     assert rescored["intent_accuracy"] == stored["intent_accuracy"] and rescored["slot_f1"] == stored["slot_f1"]

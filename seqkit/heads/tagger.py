@@ -13,6 +13,8 @@ Liu and Lane 2016: each position is scored, the scores soft-maxed over the real 
 With "tokens" the intent is instead predicted at every position from that position's output and trained there
 (the token-level intent detection of Qin et al. 2019); the sentence's intent distribution is the average of its
 tokens' distributions, a soft vote in which no single state has to carry the whole utterance.
+With an `intent_context` (head.intent_encoder) the intent reads a recurrent layer of its own over the same
+encoded input, and the two tasks share only the input encoder.
 
 The slot loss is summed over a sentence's tokens (the CRF's negative log-likelihood is a per-sentence quantity
 too) and both losses are averaged over the batch.
@@ -41,8 +43,13 @@ class TaggerHead(nn.Module):
         intent_weight: float = 1.0,
         intent_pooling: str = "max",
         intent_attention_size: int = 100,
+        intent_context: nn.Module | None = None,
     ):
-        """`context` maps ((B, T, D_in), (B,)) to ((B, T, D), (B, D)) and exposes `output_dim` = D."""
+        """`context` maps ((B, T, D_in), (B,)) to ((B, T, D), (B, D)) and exposes `output_dim` = D.
+
+        `intent_context`, when given, is a second recurrent layer of the same output width that the intent reads
+        instead of `context` (the two tasks then share only the input encoder).
+        """
         super().__init__()
         self.context = context
         self.dropout = nn.Dropout(dropout)
@@ -62,6 +69,7 @@ class TaggerHead(nn.Module):
         self.intent_attention = None
         if num_intents and "attention" in self.intent_summaries:
             self.intent_attention = AttentionPooling(context.output_dim, intent_attention_size)
+        self.intent_context = intent_context if num_intents else None
 
     def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """encoded (B, T, D_in); batch["lengths"] (B,); optional targets batch["tags"] (B, T), batch["intent"] (B,)."""
@@ -75,6 +83,11 @@ class TaggerHead(nn.Module):
         if self.intent_by_tokens and self.intent_output is not None:
             token_intent_logits = self.intent_output(outputs)  # (B, T, C_intents)
             extras["intent_logits"] = soft_vote(token_intent_logits, mask)
+        elif self.intent_context is not None:
+            intent_outputs, intent_final = self.intent_context(encoded, lengths)  # (B, T, D), (B, D)
+            extras["intent_logits"] = self.intent_logits(
+                self.dropout(intent_outputs), self.dropout(intent_final), mask
+            )
         elif self.intent_output is not None:
             extras["intent_logits"] = self.intent_logits(outputs, self.dropout(final), mask)
         loss = None
