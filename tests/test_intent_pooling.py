@@ -46,7 +46,10 @@ def test_intent_logits_are_the_same_with_extra_padding(tmp_path, pooling):
     assert torch.allclose(alone, expected[1:], atol=1e-6)
 
 
-@pytest.mark.parametrize(("pooling", "own_encoder"), [("max+attention", False), ("tokens", False), ("max", True)])
+READINGS = [("max+attention", False), ("tokens", False), ("max", True), ("tokens", True)]
+
+
+@pytest.mark.parametrize(("pooling", "own_encoder"), READINGS)
 def test_a_pooling_round_trips_through_a_run_dir_and_exports(tmp_path, pooling, own_encoder):
     recipe = write_recipe(tmp_path, head={"intent_pooling": pooling, "intent_encoder": own_encoder})
     run = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)

@@ -80,16 +80,17 @@ class TaggerHead(nn.Module):
         slot_logits = self.slot_output(outputs)  # (B, T, C_tags)
         extras = {"mask": mask}
         token_intent_logits = None
-        if self.intent_by_tokens and self.intent_output is not None:
-            token_intent_logits = self.intent_output(outputs)  # (B, T, C_intents)
-            extras["intent_logits"] = soft_vote(token_intent_logits, mask)
-        elif self.intent_context is not None:
-            intent_outputs, intent_final = self.intent_context(encoded, lengths)  # (B, T, D), (B, D)
-            extras["intent_logits"] = self.intent_logits(
-                self.dropout(intent_outputs), self.dropout(intent_final), mask
-            )
-        elif self.intent_output is not None:
-            extras["intent_logits"] = self.intent_logits(outputs, self.dropout(final), mask)
+        if self.intent_output is not None:
+            # The intent reads the tagger's states, or those of its own recurrent layer.
+            intent_outputs, intent_final = outputs, final
+            if self.intent_context is not None:
+                intent_outputs, intent_final = self.intent_context(encoded, lengths)  # (B, T, D), (B, D)
+                intent_outputs = self.dropout(intent_outputs)
+            if self.intent_by_tokens:
+                token_intent_logits = self.intent_output(intent_outputs)  # (B, T, C_intents)
+                extras["intent_logits"] = soft_vote(token_intent_logits, mask)
+            else:
+                extras["intent_logits"] = self.intent_logits(intent_outputs, self.dropout(intent_final), mask)
         loss = None
         if "tags" in batch:
             tags = batch["tags"]
