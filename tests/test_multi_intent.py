@@ -1,11 +1,16 @@
 """Multi-intent labels name sets: "a#b" and "b#a" are one label, so the order a file writes them in is no error."""
 
+import re
 from pathlib import Path
 
+import pytest
+
 from seqkit.api import load_recipe
+from seqkit.config import build_recipe
 from seqkit.data.readers import TaggedSentence
+from seqkit.errors import ConfigError
 from seqkit.tasks import get_task
-from seqkit.tasks.slot_filling import canonical_intent
+from seqkit.tasks.slot_filling import SlotFillingData, TaggerConfig, canonical_intent
 
 from conftest import write_recipe
 
@@ -44,3 +49,9 @@ def test_a_reordered_test_label_is_the_training_label(tmp_path):
     written = load_recipe(None, write_recipe(tmp_path, data={"intent_separator": None}))
     splits = task.load_splits(written, data, ("train", "test"))
     assert splits["test"][0].intent not in task.build_vocabularies(written, splits["train"])["intents"]
+
+
+def test_an_empty_separator_is_an_error_naming_the_key():
+    raw = {"task": "slot-filling", "data": {"intent_separator": ""}}
+    with pytest.raises(ConfigError, match="^" + re.escape("data.intent_separator: must be a non-empty string")):
+        build_recipe(raw, {"data": SlotFillingData, "head": TaggerConfig})

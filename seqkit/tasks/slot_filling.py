@@ -51,6 +51,11 @@ class SlotFillingData:
     # labels exactly as written.
     intent_separator: str | None = "#"
 
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` catches it: splitting on "" is meaningless.
+        if self.intent_separator == "":
+            raise ConfigError("data.intent_separator: must be a non-empty string, or null to keep labels as written")
+
 
 @dataclass(frozen=True)
 class TaggerConfig:
