@@ -95,6 +95,26 @@ def test_unseen_word_gets_a_representation_close_to_its_relatives():
     assert encoded.abs().sum() > 0
 
 
+def test_word_hash_vector_is_the_sum_of_its_trigram_rows_in_eager_and_exported_form(monkeypatch):
+    from seqkit.encoders.word_hash import WordHashEncoder
+
+    torch.manual_seed(0)
+    encoder = WordHashEncoder(buckets=50, output_size=4)
+    trigram_ids = torch.tensor([[[3, 7, 7, 0], [12, 0, 0, 0]], [[0, 0, 0, 0], [49, 1, 2, 3]]])  # (2, 2, 4)
+    rows = encoder.embedding.weight
+    expected = torch.stack(
+        [
+            torch.stack([rows[3] + 2 * rows[7], rows[12]]),
+            torch.stack([torch.zeros(4), rows[49] + rows[1] + rows[2] + rows[3]]),
+        ]
+    )  # (2, 2, 4): a repeated trigram counts twice, padding (0) adds nothing
+    assert torch.allclose(encoder(trigram_ids), expected, atol=1e-6)
+    encoder(trigram_ids).sum().backward()
+    assert encoder.embedding.weight.grad[7].eq(2).all() and encoder.embedding.weight.grad[0].eq(0).all()
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)  # the gather-and-sum form ONNX records
+    assert torch.allclose(encoder(trigram_ids), expected, atol=1e-6)
+
+
 def test_unknown_encoder_name_lists_the_choices():
     from seqkit.errors import ConfigError
 
