@@ -1,0 +1,59 @@
+"""data_scripts/cross_validation_folds.py: k folds of a dataset in the ATIS layout (train and valid pooled)."""
+
+import importlib.util
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from seqkit.data.readers import read_atis_split
+
+SCRIPT = Path(__file__).parent.parent / "data_scripts" / "cross_validation_folds.py"
+TINY_ATIS = Path(__file__).parent / "data" / "tiny_atis"
+
+
+_spec = importlib.util.spec_from_file_location("cross_validation_folds", SCRIPT)
+folds_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(folds_script)
+
+
+def run(*arguments):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, arguments)], capture_output=True, text=True)
+
+
+def utterances(folder: Path) -> list[tuple]:
+    return [(s.tokens, s.tags, s.intent) for s in read_atis_split(folder)]
+
+
+def test_every_utterance_is_held_out_exactly_once_and_trains_in_the_other_folds(tmp_path):
+    written = folds_script.write_folds(TINY_ATIS, tmp_path / "folds", folds=3, seed=7)
+    assert written == [tmp_path / "folds" / f"fold{fold}" for fold in range(3)]
+    pooled = Counter(utterances(TINY_ATIS / "train") + utterances(TINY_ATIS / "valid"))  # 24 utterances
+    held_out = Counter()
+    for fold in range(3):
+        train = Counter(utterances(tmp_path / "folds" / f"fold{fold}" / "train"))
+        valid = Counter(utterances(tmp_path / "folds" / f"fold{fold}" / "valid"))
+        assert train + valid == pooled  # words, tags and label of an utterance stay together
+        assert sum(valid.values()) == 8
+        held_out += valid
+    assert held_out == pooled
+    assert not (tmp_path / "folds" / "fold0" / "test").exists()  # the test split is never read or written
+
+
+def test_the_seed_fixes_the_folds(tmp_path):
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        folds_script.write_folds(TINY_ATIS, tmp_path / name, folds=2, seed=seed)
+    held_out = {name: utterances(tmp_path / name / "fold0" / "valid") for name in "abc"}
+    assert held_out["a"] == held_out["b"] != held_out["c"]
+
+
+def test_a_malformed_line_is_one_error_naming_file_and_line(tmp_path):
+    broken = tmp_path / "broken"
+    for split in ("train", "valid"):
+        (broken / split).mkdir(parents=True)
+        (broken / split / "seq.in").write_text("a b\nc\n")
+        (broken / split / "seq.out").write_text("O O\nO O\n")
+    result = run(broken, tmp_path / "folds")
+    assert result.returncode == 1
+    assert "seq.out:2: 2 tags for 1 tokens" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "folds").exists() or not any((tmp_path / "folds").iterdir())
