@@ -1,10 +1,13 @@
 """Slot-filling speed on real ATIS: training tokens/s, batched tagging sentences/s, single-sentence latency,
 peak memory. Prints one JSON document.
 
-    SEQKIT_DATA_DIR=../shared/data python -m benchmarks.tagging [--recipe atis] [--run-dir RUN] [--repeats 5]
+    SEQKIT_DATA_DIR=../shared/data python -m benchmarks.tagging [--recipe atis] [--run-dir RUN] [--repeats 5] \
+        [--engine torch|onnx]
 
 Speed does not depend on what the weights have learned, so without --run-dir the model is freshly built from
-the recipe (same shapes as a trained one). Each figure is the median of --repeats runs.
+the recipe (same shapes as a trained one). Each figure is the median of --repeats runs. `--engine onnx` tags
+through the run dir's ONNX export and onnxruntime (seqkit.export.OnnxTagger, one onnxruntime thread) instead
+of PyTorch; training is timed in PyTorch either way.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import torch
 
@@ -34,7 +39,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--training-batches", type=int, default=40)
     parser.add_argument("--quantize", default=None, help="Tag with the model quantized at load (int8).")
+    parser.add_argument("--engine", choices=("torch", "onnx"), default="torch")
     arguments = parser.parse_args()
+    if arguments.engine == "onnx" and (arguments.run_dir is None or arguments.quantize):
+        parser.error("--engine onnx needs --run-dir (it tags through the run dir's export) and no --quantize")
     if arguments.threads:
         torch.set_num_threads(arguments.threads)
 
@@ -60,7 +68,13 @@ def main() -> None:
             optimizer.step()
         return sum(int(batch["lengths"].sum()) for batch in batches)
 
-    tagger = Tagger(recipe, vocabularies, quantize(model.eval(), arguments.quantize))
+    if arguments.engine == "onnx":
+        from seqkit.export import OnnxTagger, export_onnx
+
+        with tempfile.TemporaryDirectory(prefix="seqkit-onnx-") as folder:
+            tagger = OnnxTagger(export_onnx(Path(arguments.run_dir), Path(folder)))  # reads every file at once
+    else:
+        tagger = Tagger(recipe, vocabularies, quantize(model.eval(), arguments.quantize))
     texts = [" ".join(sentence.tokens) for sentence in splits["test"]]
 
     def tag_all() -> int:
@@ -83,6 +97,7 @@ def main() -> None:
         "benchmark": "tagging",
         "recipe": arguments.recipe if not arguments.run_dir else str(arguments.run_dir),
         "quantize": arguments.quantize,
+        "engine": arguments.engine,
         "training_tokens_per_second": round(training_rate, 1),
         "training_runs": [round(rate, 1) for rate in training_runs],
         "tagging_sentences_per_second": round(tagging_rate, 1),
