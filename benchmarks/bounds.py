@@ -7,7 +7,8 @@ or freshly built model itself (never from a second copy of the recipe), and read
 the real padded batch, so the two do the same amount of kernel work:
 
 - recurrent models: nn.LSTM / nn.GRU (same layers, widths and directions) over the padded (B, T) batch, plus
-  the output projection and a cross-entropy, forward and backward (no optimizer step);
+  the output projection and a cross-entropy, forward and backward (no optimizer step); a tagger whose intent
+  reads a recurrent layer of its own (head.intent_encoder) gets that layer too, over the same inputs;
 - encoder-decoders: the encoder RNN over the source, the decoder RNN over the target, the projection onto the
   target vocabulary, forward and backward through all three (training back-propagates into the encoder through
   attention and the bridge, so the bound's loss reads the encoder's outputs too); for search, one decoder step
@@ -31,12 +32,17 @@ def fused_copy(rnn: nn.RNNBase) -> nn.RNNBase:
 
 
 class RecurrentBound(nn.Module):
-    """RNN over (B, T, D_in) random inputs -> projection -> cross-entropy against random classes."""
+    """RNN over (B, T, D_in) random inputs -> projection -> cross-entropy against random classes.
 
-    def __init__(self, rnn: nn.RNNBase, projection: nn.Linear):
+    `side`, when given, is a second RNN over the same inputs (a tagger's intent encoder); the mean of its outputs
+    joins the loss, so that its backward pass is timed as in training, where the intent loss reaches it.
+    """
+
+    def __init__(self, rnn: nn.RNNBase, projection: nn.Linear, side: nn.RNNBase | None = None):
         super().__init__()
         self.rnn = fused_copy(rnn)
         self.projection = nn.Linear(projection.in_features, projection.out_features)
+        self.side = fused_copy(side) if side is not None else None
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         batch_size, length = batch["words"].shape[:2]
@@ -44,7 +50,11 @@ class RecurrentBound(nn.Module):
         outputs, _ = self.rnn(inputs)  # (B, T, D)
         logits = self.projection(outputs)  # (B, T, C)
         gold = torch.randint(logits.size(-1), (batch_size * length,))
-        return nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), gold)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), gold)
+        if self.side is not None:
+            side_outputs, _ = self.side(inputs)  # (B, T, D_side)
+            loss = loss + side_outputs.mean()
+        return loss
 
 
 class EncoderDecoderBound(nn.Module):

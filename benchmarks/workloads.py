@@ -102,7 +102,8 @@ def tagging(run_dir: Path | None, size: Slice) -> Workload:
         return [collate([featurized[i] for i in order]) for order in bucketed_order([len(t) for t in tokens], 256)]
 
     head = model.head
-    bound = RecurrentBound(head.context.rnn, head.slot_output)
+    intent_rnn = head.intent_context.rnn if head.intent_context is not None else None
+    bound = RecurrentBound(head.context.rnn, head.slot_output, side=intent_rnn)
     return Workload(
         "atis", "tokens", "sentences", model, batches, _lengths, bound, texts, tagger.tag, inference_batches,
         _forward(bound), _padded, train=recipe.train,

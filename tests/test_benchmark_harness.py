@@ -40,6 +40,12 @@ def test_bounds_give_finite_losses_with_gradients_at_batch_shapes():
     loss = tagging({"words": words})
     loss.backward()
     assert torch.isfinite(loss) and tagging.rnn.weight_hh_l0.grad is not None
+    # A tagger's intent encoder is trained through the intent loss, so its bound runs and back-propagates it.
+    with_intent = RecurrentBound(
+        torch.nn.LSTM(8, 6), torch.nn.Linear(6, 4), side=torch.nn.LSTM(8, 6, bidirectional=True)
+    )
+    with_intent({"words": words}).backward()
+    assert with_intent.side.weight_hh_l0_reverse.grad.abs().sum() > 0
     seq2seq = EncoderDecoderBound(torch.nn.GRU(8, 6, bidirectional=True), torch.nn.GRU(8, 6), 6, 11)
     seq2seq({"words": words, "targets_in": torch.zeros(3, 4, dtype=torch.long)}).backward()
     assert seq2seq.projection.weight.grad.shape == (11, 6)
@@ -53,9 +59,16 @@ def test_bounds_give_finite_losses_with_gradients_at_batch_shapes():
 
 def test_table_has_a_row_per_task_and_names_failures():
     row = {
-        "training_units_per_second": 1000.0, "training_unit": "tokens", "training_ratio": 0.5,
-        "training_padding_waste": 0.1, "batched_items_per_second": 20.0, "item": "sentences",
-        "batched_ratio": 0.25, "latency_ms_median": 3.0, "latency_ratio": 0.75, "peak_rss_mib": 300.0,
+        "training_units_per_second": 1000.0,
+        "training_unit": "tokens",
+        "training_ratio": 0.5,
+        "training_padding_waste": 0.1,
+        "batched_items_per_second": 20.0,
+        "item": "sentences",
+        "batched_ratio": 0.25,
+        "latency_ms_median": 3.0,
+        "latency_ratio": 0.75,
+        "peak_rss_mib": 300.0,
     }
     document = {
         "setting": {"threads": 1, "load_average_before": 0.5, "load_average_after": 1.0},
