@@ -51,7 +51,7 @@ def assert_same_predictions(expected, found):
 def test_onnx_equals_pytorch_on_every_atis_test_item(tmp_path):
     if not os.environ.get("SEQKIT_DATA_DIR"):
         pytest.fail("SEQKIT_DATA_DIR must point at the shared benchmark data (see README)")
-    overrides = ["train.epochs=1", "train.threads=1", "encoder.embedding_size=32", "encoder.hash_size=32",
+    overrides = ["train.epochs=2", "train.threads=1", "encoder.embedding_size=32", "encoder.hash_size=32",
                  "rnn.hidden_size=32"]
     run_dir = api.train("slot-filling", "atis", out=tmp_path / "run", overrides=overrides, show_progress=False)
     recipe, vocabularies, model = __import__("seqkit.run_dir", fromlist=["load_run"]).load_run(run_dir)
