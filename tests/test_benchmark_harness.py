@@ -59,16 +59,9 @@ def test_bounds_give_finite_losses_with_gradients_at_batch_shapes():
 
 def test_table_has_a_row_per_task_and_names_failures():
     row = {
-        "training_units_per_second": 1000.0,
-        "training_unit": "tokens",
-        "training_ratio": 0.5,
-        "training_padding_waste": 0.1,
-        "batched_items_per_second": 20.0,
-        "item": "sentences",
-        "batched_ratio": 0.25,
-        "latency_ms_median": 3.0,
-        "latency_ratio": 0.75,
-        "peak_rss_mib": 300.0,
+        "training_units_per_second": 1000.0, "training_unit": "tokens", "training_ratio": 0.5,
+        "training_padding_waste": 0.1, "batched_items_per_second": 20.0, "item": "sentences",
+        "batched_ratio": 0.25, "latency_ms_median": 3.0, "latency_ratio": 0.75, "peak_rss_mib": 300.0,
     }
     document = {
         "setting": {"threads": 1, "load_average_before": 0.5, "load_average_after": 1.0},
