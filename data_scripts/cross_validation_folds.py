@@ -19,46 +19,32 @@ import sys
 from pathlib import Path
 
 from seqkit.checkpoint import atomic_replace_directory
-from seqkit.data.readers import read_atis_split
+from seqkit.data.hub import write_atis_layout
+from seqkit.data.readers import TaggedSentence, read_atis_split
 from seqkit.errors import SeqkitError
-
-
-def files_of(folder: Path) -> tuple[str, ...]:
-    """The layout's files that a split has: `label` is optional, as in read_atis_split."""
-    return ("seq.in", "seq.out", "label") if (folder / "label").is_file() else ("seq.in", "seq.out")
-
-
-def read_lines(folder: Path, files: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """One tuple per utterance: its line of each file, as written; read_atis_split checks them first."""
-    read_atis_split(folder)  # a malformed line or a count mismatch stops here, naming file and line
-    if files_of(folder) != files:
-        raise SeqkitError(f"{folder}: expected the files {', '.join(files)} (as in train/), found others")
-    columns = [(folder / name).read_text(encoding="utf-8").splitlines() for name in files]
-    return list(zip(*columns, strict=True))
 
 
 def write_folds(source: Path, out: Path, folds: int, seed: int) -> list[Path]:
     if folds < 2:
         raise SeqkitError(f"--folds: need at least 2 folds, got {folds}")
-    files = files_of(source / "train")
-    utterances = read_lines(source / "train", files) + read_lines(source / "valid", files)
+    # read_atis_split checks every line (a malformed one, or a count mismatch, stops here naming file and line).
+    utterances = read_atis_split(source / "train") + read_atis_split(source / "valid")
+    if len({utterance.intent is None for utterance in utterances}) > 1:
+        raise SeqkitError(f"{source}: train/ and valid/ must both have a label file, or neither")
     random.Random(seed).shuffle(utterances)
     written = []
     for fold in range(folds):
         held_out = utterances[fold::folds]
-        kept = [line for index, line in enumerate(utterances) if index % folds != fold]
+        kept = [utterance for index, utterance in enumerate(utterances) if index % folds != fold]
         target = out / f"fold{fold}"
-        splits = {"train": kept, "valid": held_out}
-        atomic_replace_directory(target, functools.partial(write_splits, files=files, splits=splits))
+        atomic_replace_directory(target, functools.partial(write_fold, kept=kept, held_out=held_out))
         written.append(target)
     return written
 
 
-def write_splits(folder: Path, files: tuple[str, ...], splits: dict[str, list[tuple[str, ...]]]) -> None:
-    for split, lines in splits.items():
-        (folder / split).mkdir(parents=True)
-        for column, name in enumerate(files):
-            (folder / split / name).write_text("".join(line[column] + "\n" for line in lines), encoding="utf-8")
+def write_fold(folder: Path, kept: list[TaggedSentence], held_out: list[TaggedSentence]) -> None:
+    write_atis_layout(folder, "train", kept)
+    write_atis_layout(folder, "valid", held_out)
 
 
 def main() -> int:

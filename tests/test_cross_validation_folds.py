@@ -57,3 +57,15 @@ def test_a_malformed_line_is_one_error_naming_file_and_line(tmp_path):
     assert result.returncode == 1
     assert "seq.out:2: 2 tags for 1 tokens" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "folds").exists() or not any((tmp_path / "folds").iterdir())
+
+
+def test_labels_in_one_split_only_are_an_error(tmp_path):
+    source = tmp_path / "mixed"
+    for split in ("train", "valid"):
+        (source / split).mkdir(parents=True)
+        (source / split / "seq.in").write_text("a b\n")
+        (source / split / "seq.out").write_text("O O\n")
+    (source / "train" / "label").write_text("greet\n")
+    result = run(source, tmp_path / "folds")
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: {source}: train/ and valid/ must both have a label file, or neither"
