@@ -69,3 +69,35 @@ def test_labels_in_one_split_only_are_an_error(tmp_path):
     result = run(source, tmp_path / "folds")
     assert result.returncode == 1
     assert result.stderr.strip() == f"error: {source}: train/ and valid/ must both have a label file, or neither"
+
+
+def test_a_slot_template_replaces_each_value_by_its_type():
+    from seqkit.data.readers import TaggedSentence
+
+    utterance = TaggedSentence(
+        ("fares", "from", "new", "york", "to", "rome"), ("O", "O", "B-from_city", "I-from_city", "O", "B-to_city"), "x"
+    )
+    assert folds_script.slot_template(utterance) == ("fares", "from", "<from_city>", "to", "<to_city>")
+
+
+def test_template_folds_hold_out_only_phrasings_their_training_part_lacks(tmp_path):
+    folds_script.write_folds(TINY_ATIS, tmp_path / "folds", folds=3, seed=7, group_by="template")
+    pooled = Counter(utterances(TINY_ATIS / "train") + utterances(TINY_ATIS / "valid"))
+    held_out = Counter()
+    for fold in range(3):
+        train = read_atis_split(tmp_path / "folds" / f"fold{fold}" / "train")
+        valid = read_atis_split(tmp_path / "folds" / f"fold{fold}" / "valid")
+        seen = {folds_script.slot_template(s) for s in train}
+        assert valid and not any(folds_script.slot_template(s) in seen for s in valid)
+        held_out += Counter((s.tokens, s.tags, s.intent) for s in valid)
+    assert held_out == pooled  # still every utterance held out exactly once
+    # tiny_atis/valid repeats 8 training utterances, so 8 templates come twice; the 24 still spread evenly.
+    sizes = [
+        len((tmp_path / "folds" / f"fold{fold}" / "valid" / "seq.in").read_text().splitlines()) for fold in range(3)
+    ]
+    assert sizes == [8, 8, 8]
+
+
+def test_an_unknown_grouping_is_refused(tmp_path):
+    result = run(TINY_ATIS, tmp_path / "folds", "--group-by", "intent")
+    assert result.returncode == 2 and "--group-by" in result.stderr
