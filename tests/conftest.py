@@ -145,3 +145,32 @@ def tiny_classifier_run(tmp_path_factory) -> Path:
     overrides = ["train.epochs=5", "train.threads=1"]
     return api.train("sentiment", "my_texts", data_dir=DATA / "my_texts", out=folder / "tiny-sentiment",
                      overrides=overrides, show_progress=False)
+
+
+BERT_SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+BERT_WORDS = """show list what is the fare how much a ticket flights flight from to on monday paris rome oslo lima new
+york""".split()
+BERT_LETTERS = [chr(code) for code in range(ord("a"), ord("z") + 1)]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> str:
+    """A one-layer BERT (width 16) and its uncased word-piece tokenizer, in the Hugging Face folder layout."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny_bert")
+    lexicon = [*BERT_SPECIAL, *BERT_WORDS, "##s", *BERT_LETTERS, *(f"##{letter}" for letter in BERT_LETTERS)]
+    (folder / "vocab.txt").write_text("\n".join(lexicon) + "\n")
+    transformers.BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(folder)
+    import torch
+
+    torch.manual_seed(0)
+    config = transformers.BertConfig(
+        vocab_size=len(lexicon),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    transformers.BertModel(config).save_pretrained(folder)
+    return str(folder)

@@ -17,12 +17,21 @@ def make_batch(config: EncoderConfig, sentences=SENTENCES) -> dict:
     from seqkit.data.batching import collate
 
     features = needed_features(config)
-    return collate([featurize_tokens(s, VOCAB, features, config.hash_buckets) for s in sentences])
+    return collate(
+        [
+            featurize_tokens(s, VOCAB, features, config.hash_buckets, pretrained_model=config.pretrained_model)
+            for s in sentences
+        ]
+    )
 
 
 @pytest.fixture(params=sorted(ENCODERS))
 def config(request) -> EncoderConfig:
-    return EncoderConfig(features=(request.param,), embedding_size=8, hash_size=6, hash_buckets=64)
+    # The pretrained encoder reads the tiny BERT that conftest.py writes (skipped without transformers).
+    model = request.getfixturevalue("tiny_bert") if request.param == "pretrained" else None
+    return EncoderConfig(
+        features=(request.param,), embedding_size=8, hash_size=6, hash_buckets=64, pretrained_model=model
+    )
 
 
 def test_shape_and_output_dim(config):

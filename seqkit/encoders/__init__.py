@@ -3,7 +3,8 @@
 `ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
 `trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids; `shapes`: (B, T)
-spelling classes), made once in the data pipeline by `featurize_tokens`.
+spelling classes; `pieces`: (B, T, K) a pretrained model's word pieces), made once in the data pipeline by
+`featurize_tokens`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from torch import nn
 from seqkit.config import EncoderConfig
 from seqkit.encoders.embedding import EmbeddingEncoder
 from seqkit.encoders.one_hot import OneHotEncoder
+from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
 from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
 from seqkit.encoders.word_shape import WordShapeEncoder, word_shape
+from seqkit.errors import ConfigError
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
 
@@ -38,7 +41,17 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
         lambda config, vocab: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
     ),
     "word_shape": (WordShapeEncoder.feature, lambda config, vocab: WordShapeEncoder(config.shape_size)),
+    "pretrained": (
+        PretrainedEncoder.feature,
+        lambda config, vocab: PretrainedEncoder(_pretrained_name(config.pretrained_model)),
+    ),
 }
+
+
+def _pretrained_name(name: str | None) -> str:
+    if name is None:
+        raise ConfigError("encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)")
+    return name
 
 
 def needed_features(config: EncoderConfig) -> set[str]:
@@ -117,10 +130,12 @@ def featurize_tokens(
     hash_buckets: int,
     bigram_buckets_count: int = 0,
     lowercase: bool = False,
+    pretrained_model: str | None = None,
 ) -> dict[str, list]:
     """One sentence's features as Python lists (collated into tensors per batch).
 
-    With `lowercase` (encoder.lowercase_words), every feature but the word shape reads the lowercased words."""
+    With `lowercase` (encoder.lowercase_words), every feature but the word shape and the pretrained model's word
+    pieces reads the lowercased words (the model's own tokenizer decides about case)."""
     featurized: dict[str, list] = {}
     words = lexicon_words(tokens, lowercase)
     if "words" in features:
@@ -131,4 +146,6 @@ def featurize_tokens(
         featurized["bigrams"] = bigram_buckets(words, bigram_buckets_count)
     if "shapes" in features:
         featurized["shapes"] = [word_shape(token) for token in tokens]
+    if "pieces" in features:
+        featurized["pieces"] = word_pieces(tokens, _pretrained_name(pretrained_model))
     return featurized

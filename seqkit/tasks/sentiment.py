@@ -174,7 +174,13 @@ class SentimentTask:
         encoder = recipe.encoder
         words = vocabularies["words"]
         return featurize_tokens(
-            tokens, words, features, encoder.hash_buckets, encoder.bigram_buckets, encoder.lowercase_words
+            tokens,
+            words,
+            features,
+            encoder.hash_buckets,
+            encoder.bigram_buckets,
+            encoder.lowercase_words,
+            encoder.pretrained_model,
         )
 
     def label_ids(self, vocabularies: dict[str, Vocab], examples: list[LabelledText]) -> list[int]:

@@ -140,7 +140,13 @@ class SlotFillingTask:
     ) -> dict:
         encoder = recipe.encoder
         features = featurize_tokens(
-            tokens, vocabularies["words"], needed_features(encoder), encoder.hash_buckets, 0, encoder.lowercase_words
+            tokens,
+            vocabularies["words"],
+            needed_features(encoder),
+            encoder.hash_buckets,
+            0,
+            encoder.lowercase_words,
+            encoder.pretrained_model,
         )
         if sentence is not None:
             features["tags"] = vocabularies["tags"].ids(sentence.tags)

