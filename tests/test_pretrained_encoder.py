@@ -14,7 +14,7 @@ transformers = pytest.importorskip("transformers")
 from seqkit import api  # noqa: E402
 from seqkit.data.batching import collate  # noqa: E402
 from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces  # noqa: E402
-from seqkit.errors import ConfigError, InputError  # noqa: E402
+from seqkit.errors import ConfigError, InputError, RunDirError  # noqa: E402
 
 from conftest import TINY_ATIS, write_recipe  # noqa: E402
 
@@ -82,7 +82,7 @@ def test_the_transformer_is_frozen_and_not_part_of_the_saved_model(tiny_bert):
     (transformer,) = encoder._transformer
     encoder.train()
     assert not transformer.training  # train() cannot switch its dropout on
-    assert list(encoder.parameters()) == [] and encoder.state_dict() == {}
+    assert list(encoder.parameters()) == [] and list(encoder.state_dict()) == ["fingerprint"]
     assert not any(parameter.requires_grad for parameter in transformer.parameters())
 
 
@@ -101,7 +101,8 @@ def test_a_tagger_trains_saves_and_loads_with_pretrained_features(tiny_bert, tmp
     from safetensors.torch import load_file
 
     saved = load_file(str(Path(run) / "model.safetensors"))
-    assert not any("transformer" in key or "bert" in key.lower() for key in saved)  # the frozen weights stay out
+    pretrained_keys = [key for key in saved if key.startswith("encoder.encoders.pretrained.")]
+    assert pretrained_keys == ["encoder.encoders.pretrained.fingerprint"]  # the frozen weights stay out
     tagger = api.Tagger.load(run)
     texts = ["show flights from paris to rome", "list flights from oslo to lima on monday"]
     first = tagger.tag(texts)
@@ -128,3 +129,20 @@ def test_validate_catches_the_pretrained_encoder_without_a_model():
     assert finished.stderr.strip() == (
         "error: encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)"
     )
+
+
+def test_a_run_refuses_a_pretrained_model_whose_weights_changed(tiny_bert, tmp_path):
+    import shutil
+
+    model = tmp_path / "bert"
+    shutil.copytree(tiny_bert, model)
+    recipe = write_recipe(tmp_path, encoder={"features": ["embedding", "pretrained"], "pretrained_model": str(model)})
+    run = api.train(
+        None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", overrides=["train.epochs=1"], show_progress=False
+    )
+    changed = transformers.AutoModel.from_pretrained(model)
+    with torch.no_grad():
+        changed.embeddings.word_embeddings.weight[5] += 0.01
+    changed.save_pretrained(model)
+    with pytest.raises(RunDirError, match=r"encoder.pretrained_model: .* is not the model this run was trained with"):
+        api.Tagger.load(run)

