@@ -73,6 +73,9 @@ def test_each_sentence_is_encoded_once_and_remembered(tiny_bert):
     # The same two sentences in another order and another padding width, plus a new one.
     second = encoder(batch_of(tiny_bert, [["to", "rome"], ["fare", "to", "bonn"], ["show", "flights"]])["pieces"])
     assert rows_read == [2, 1]  # the second batch sent only its new sentence through the transformer
+    encoder.forget()
+    encoder(batch_of(tiny_bert, [["to", "rome"]])["pieces"])
+    assert rows_read == [2, 1, 1]  # forgotten: read again
     torch.testing.assert_close(second[0, :2], first[1])
     torch.testing.assert_close(second[2, :2], first[0])
 

@@ -125,8 +125,7 @@ class PretrainedEncoder(nn.Module):
         if missing:
             encoded = self._encode(pieces[missing])  # (M, T, D)
             if self._remembered > _MEMORY_LIMIT:
-                self._memory.clear()
-                self._remembered = 0
+                self.forget()
             for row, index in enumerate(missing):
                 vectors[index] = encoded[row, : len(keys[index])].clone()  # (T_i, D)
                 self._memory[keys[index]] = vectors[index]
@@ -135,6 +134,11 @@ class PretrainedEncoder(nn.Module):
         for index, found in enumerate(vectors):
             output[index, : found.size(0)] = found.to(output.device)
         return output  # (B, T, D)
+
+    def forget(self) -> None:
+        """Empty the memory of encoded sentences (benchmarks time the transformer on sentences it has not seen)."""
+        self._memory.clear()
+        self._remembered = 0
 
     def _load_from_state_dict(self, state_dict, prefix, *arguments) -> None:
         saved = state_dict.get(prefix + "fingerprint")
