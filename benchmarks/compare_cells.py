@@ -75,7 +75,7 @@ def markdown_table(rows: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipe", default="atis")
+    parser.add_argument("--recipe", default="atis_scratch")
     parser.add_argument("--cells", nargs="*", default=list(CELLS))
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)

@@ -22,7 +22,7 @@ from seqkit import api
 from seqkit.data.batching import epoch_order
 from seqkit.tasks import get_task
 
-RECIPES = {"slot-filling": "atis", "translation": "multi30k_de_en", "sentiment": "imdb"}
+RECIPES = {"slot-filling": "atis_scratch", "translation": "multi30k_de_en", "sentiment": "imdb"}
 
 
 def lengths_of(task_name: str, recipe_name: str) -> tuple[list[int], object]:
