@@ -126,7 +126,7 @@ def test_validate_catches_the_pretrained_encoder_without_a_model():
     import subprocess
     import sys
 
-    command = [sys.executable, "-m", "seqkit", "validate", "atis", "--set", "encoder.features=[embedding,pretrained]"]
+    command = [sys.executable, "-m", "seqkit", "validate", "atis", "--set", "encoder.pretrained_model=null"]
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 1
     assert finished.stderr.strip() == (

@@ -21,7 +21,6 @@ from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
 from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
 from seqkit.encoders.word_shape import WordShapeEncoder, word_shape
-from seqkit.errors import ConfigError
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
 
@@ -43,15 +42,10 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
     "word_shape": (WordShapeEncoder.feature, lambda config, vocab: WordShapeEncoder(config.shape_size)),
     "pretrained": (
         PretrainedEncoder.feature,
-        lambda config, vocab: PretrainedEncoder(_pretrained_name(config.pretrained_model)),
+        # EncoderConfig refuses the pretrained encoder without a model name, so it is set here.
+        lambda config, vocab: PretrainedEncoder(config.pretrained_model),
     ),
 }
-
-
-def _pretrained_name(name: str | None) -> str:
-    if name is None:
-        raise ConfigError("encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)")
-    return name
 
 
 def needed_features(config: EncoderConfig) -> set[str]:
@@ -147,5 +141,5 @@ def featurize_tokens(
     if "shapes" in features:
         featurized["shapes"] = [word_shape(token) for token in tokens]
     if "pieces" in features:
-        featurized["pieces"] = word_pieces(tokens, _pretrained_name(pretrained_model))
+        featurized["pieces"] = word_pieces(tokens, pretrained_model)
     return featurized
