@@ -94,6 +94,14 @@ def test_a_missing_model_is_a_config_error_naming_the_key(tmp_path):
         PretrainedEncoder(str(tmp_path / "no-such-model"))
 
 
+def test_without_transformers_the_error_says_what_to_install(monkeypatch, tiny_bert):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "transformers", None)  # what `import transformers` meets when it is absent
+    with pytest.raises(ConfigError, match=r"needs transformers \(pip install 'seqkit\[pretrained\]'\)"):
+        PretrainedEncoder(tiny_bert)
+
+
 def test_a_tagger_trains_saves_and_loads_with_pretrained_features(tiny_bert, tmp_path):
     recipe = write_recipe(
         tmp_path,
