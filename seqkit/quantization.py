@@ -2,7 +2,8 @@
 
 Dynamic quantization stores the weights of every nn.Linear, nn.LSTM and nn.GRU as 8-bit integers with one
 scale per tensor, and quantizes each activation on the fly from its observed range, so no calibration data is
-needed: a float run dir is converted at load time and its files are never changed. Matrix products then run
+needed: a float run dir is converted at load time and its files are never changed. A pretrained encoder's frozen
+transformer is quantized the same way. Matrix products then run
 in int8 (fbgemm / x86 kernels) with int32 accumulation, which cuts the memory traffic of the weights by four;
 embeddings, attention arithmetic and the CRF stay in float. An encoder-decoder whose output layer is tied to its
 target embeddings computes that layer from the embedding matrix directly; since this projection onto the whole
@@ -21,6 +22,7 @@ import warnings
 import torch
 from torch import nn
 
+from seqkit.encoders.pretrained import PretrainedEncoder
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import Seq2SeqHead
 
@@ -48,4 +50,8 @@ def quantize(model: nn.Module, scheme: str | None) -> nn.Module:
         from torch.ao.quantization import quantize_dynamic
 
         quantized = quantize_dynamic(model.eval(), {nn.Linear, nn.LSTM, nn.GRU}, dtype=torch.qint8, inplace=True)
+        # A pretrained encoder keeps its frozen transformer outside the module tree, so it is quantized on its own.
+        for module in quantized.modules():
+            if isinstance(module, PretrainedEncoder):
+                module.replace_transformer(quantize_dynamic(module.transformer, {nn.Linear}, dtype=torch.qint8))
     return quantized.eval()

@@ -157,3 +157,19 @@ def test_a_run_refuses_a_pretrained_model_whose_weights_changed(tiny_bert, tmp_p
     changed.save_pretrained(model)
     with pytest.raises(RunDirError, match=r"encoder.pretrained_model: .* is not the model this run was trained with"):
         api.Tagger.load(run)
+
+
+def test_int8_quantization_reaches_the_frozen_transformer(tiny_bert):
+    from torch import nn
+    from torch.ao.nn.quantized.dynamic import Linear as QuantizedLinear
+
+    from seqkit.quantization import quantize
+
+    encoder = PretrainedEncoder(tiny_bert)
+    quantized = quantize(nn.ModuleList([encoder]), "int8")[0]
+    assert any(isinstance(module, QuantizedLinear) for module in quantized.transformer.modules())
+    assert not any(isinstance(module, QuantizedLinear) for module in encoder.transformer.modules())  # a copy
+    pieces = batch_of(tiny_bert, [["flights", "to", "bonn", "on", "monday"], ["show", "fare"]])["pieces"]
+    exact, approximate = encoder(pieces), quantized(pieces)
+    assert not torch.equal(exact, approximate)  # read by the int8 copy, not from a memory shared with the float one
+    assert (exact - approximate).abs().mean() < 0.1 * exact.abs().mean()

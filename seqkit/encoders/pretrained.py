@@ -135,6 +135,16 @@ class PretrainedEncoder(nn.Module):
             output[index, : found.size(0)] = found.to(output.device)
         return output  # (B, T, D)
 
+    @property
+    def transformer(self) -> nn.Module:
+        (model,) = self._transformer
+        return model
+
+    def replace_transformer(self, model: nn.Module) -> None:
+        """Read with another form of the same transformer (an int8 copy, say); what was remembered is forgotten."""
+        self._transformer = (model,)
+        self.forget()
+
     def forget(self) -> None:
         """Empty the memory of encoded sentences (benchmarks time the transformer on sentences it has not seen)."""
         self._memory.clear()
@@ -158,8 +168,7 @@ class PretrainedEncoder(nn.Module):
     @torch.no_grad()
     def _encode(self, pieces: torch.Tensor) -> torch.Tensor:
         """(B, T, K) shifted piece ids -> (B, T, D): the mean of each word's pieces, read as one sentence."""
-        (model,) = self._transformer
-        model.to(pieces.device)
+        model = self.transformer.to(pieces.device)
         batch, width, depth = pieces.shape
         flat = pieces.reshape(batch, width * depth)  # (B, T*K), padding between the words
         present = flat > 0
