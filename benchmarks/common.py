@@ -21,6 +21,16 @@ def median_rate(work: Callable[[], int], repeats: int) -> tuple[float, list[floa
     return statistics.median(rates), rates
 
 
+def forget_pretrained(model) -> None:
+    """Empty the memory of every pretrained encoder in `model`, so that the next call is timed on sentences its
+    transformer reads for the first time, as a server's would be (seqkit/encoders/pretrained.py)."""
+    from seqkit.encoders.pretrained import PretrainedEncoder
+
+    for module in model.modules():
+        if isinstance(module, PretrainedEncoder):
+            module.forget()
+
+
 def machine() -> dict:
     import torch
 

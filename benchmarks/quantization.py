@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import machine
+from benchmarks.common import forget_pretrained, machine
 from seqkit.quantization import quantize
 from seqkit.run_dir import load_run
 from seqkit.tasks import generation, get_task
@@ -38,6 +38,7 @@ def compare(run_dir: Path, repeats: int) -> dict:
     scores: dict[str, dict] = {}
     for _ in range(repeats):
         for name, variant in variants.items():
+            forget_pretrained(variant)
             started = time.perf_counter()
             scores[name] = task.evaluate(variant, recipe, vocabularies, test)
             seconds[name].append(time.perf_counter() - started)
