@@ -445,7 +445,10 @@ def main() -> None:
     from seqkit.training import TrainingInterrupted
 
     try:
-        app(standalone_mode=False)
+        # Outside standalone mode click returns a command's `typer.Exit(code)` instead of exiting with it.
+        status = app(standalone_mode=False)
+        if isinstance(status, int) and status != 0:
+            sys.exit(status)
     except TrainingInterrupted as error:
         typer.echo(f"interrupted: {error}", err=True)
         sys.exit(130)

@@ -5,10 +5,12 @@ scale per tensor, and quantizes each activation on the fly from its observed ran
 needed: a float run dir is converted at load time and its files are never changed. Matrix products then run
 in int8 (fbgemm / x86 kernels) with int32 accumulation, which cuts the memory traffic of the weights by four;
 embeddings, attention arithmetic and the CRF stay in float. A pretrained encoder's frozen transformer, which
-lives outside the module tree, has its Linear layers quantized the same way. An encoder-decoder whose output layer is tied to its
-target embeddings computes that layer from the embedding matrix directly; since this projection onto the whole
-vocabulary is the largest product of every decoding step, the quantized copy gets its own output Linear (a
-copy of the tied matrix and bias), which then quantizes like any other. Quantized models are for inference only.
+lives outside the module tree, has its Linear layers quantized the same way.
+
+An encoder-decoder whose output layer is tied to its target embeddings computes that layer from the embedding
+matrix directly; since this projection onto the whole vocabulary is the largest product of every decoding step,
+the quantized copy gets its own output Linear (a copy of the tied matrix and bias), which then quantizes like any
+other. Quantized models are for inference only.
 
 torch marks its eager quantization API deprecated in favour of the separate torchao package; it still works,
 and the warnings it raises while converting are silenced here (they say nothing about the model).

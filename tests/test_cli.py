@@ -59,6 +59,12 @@ def test_tag_reports_an_empty_stdin_line_and_goes_on(run_dir):
     assert result.exit_code == 1
     assert "stdin:2: empty text" in result.output
     assert result.output.count("/O") + result.output.count("/B-") >= 4  # lines 1 and 3 were still tagged
+    # The console script exits non-zero too (it runs click outside standalone mode).
+    command = [sys.executable, "-m", "seqkit", "tag", str(run_dir)]
+    finished = subprocess.run(command, input="flights to rome\n\n", capture_output=True, text=True)
+    assert finished.returncode == 1
+    assert finished.stderr.strip() == "error: stdin:2: empty text, nothing to tag"
+    assert "rome/" in finished.stdout
 
 
 def test_evaluate_scores_a_split_and_records_it(run_dir):
