@@ -37,8 +37,9 @@ class InterruptAt(torch.nn.Module):
         return self.model(batch)
 
 
-def make_trainer(tmp_path, run_dir, interrupt_at=None, signal_number=signal.SIGINT, **train):
-    recipe = load_recipe(None, write_recipe(tmp_path, head={"dropout": 0.3}, train={"epochs": 3, **train}))
+def make_trainer(tmp_path, run_dir, interrupt_at=None, signal_number=signal.SIGINT, encoder=None, **train):
+    sections = {"encoder": encoder} if encoder else {}
+    recipe = load_recipe(None, write_recipe(tmp_path, head={"dropout": 0.3}, train={"epochs": 3, **train}, **sections))
     task = get_task("slot-filling")
     sentences = read_atis_split(TINY_ATIS / "train")
     vocabularies = task.build_vocabularies(recipe, sentences)
@@ -86,6 +87,22 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(tmp_path, interrupt_at, 
     assert without_timings(resumed_state.history) == without_timings(straight_state.history)
     final_straight = load_tensors(tmp_path / "straight" / "checkpoints" / "last" / "model.safetensors")
     final_resumed = load_tensors(tmp_path / "interrupted" / "checkpoints" / "last" / "model.safetensors")
+    for name, tensor in final_straight.items():
+        assert torch.equal(tensor, final_resumed[name]), name
+
+
+def test_resume_is_exact_with_a_pretrained_encoder(tmp_path, tiny_bert):
+    # The resumed process starts with an empty memory of encoded sentences and must read them to the same vectors.
+    encoder = {"features": ["embedding", "pretrained"], "pretrained_model": tiny_bert}
+    straight_state = make_trainer(tmp_path, tmp_path / "straight", encoder=encoder).fit()
+    interrupted = make_trainer(tmp_path, tmp_path / "interrupted", interrupt_at=5, encoder=encoder)
+    with pytest.raises(TrainingInterrupted, match="--resume"):
+        interrupted.fit()
+    resumed_state = make_trainer(tmp_path, tmp_path / "interrupted", encoder=encoder).fit(resume=True)
+    assert without_timings(resumed_state.history) == without_timings(straight_state.history)
+    final_straight = load_tensors(tmp_path / "straight" / "checkpoints" / "last" / "model.safetensors")
+    final_resumed = load_tensors(tmp_path / "interrupted" / "checkpoints" / "last" / "model.safetensors")
+    assert "model.encoder.encoders.pretrained.fingerprint" in final_resumed
     for name, tensor in final_straight.items():
         assert torch.equal(tensor, final_resumed[name]), name
 
