@@ -55,5 +55,8 @@ def quantize(model: nn.Module, scheme: str | None) -> nn.Module:
         # A pretrained encoder keeps its frozen transformer outside the module tree, so it is quantized on its own.
         for module in quantized.modules():
             if isinstance(module, PretrainedEncoder):
-                module.replace_transformer(quantize_dynamic(module.transformer, {nn.Linear}, dtype=torch.qint8))
+                # In place: the deep copy above already made this transformer the quantized model's own.
+                module.replace_transformer(
+                    quantize_dynamic(module.transformer, {nn.Linear}, dtype=torch.qint8, inplace=True)
+                )
     return quantized.eval()

@@ -156,7 +156,8 @@ BERT_LETTERS = [chr(code) for code in range(ord("a"), ord("z") + 1)]
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> str:
     """A one-layer BERT (width 16) and its uncased word-piece tokenizer, in the Hugging Face folder layout."""
-    transformers = pytest.importorskip("transformers")
+    import transformers  # the dev extra installs it
+
     folder = tmp_path_factory.mktemp("tiny_bert")
     lexicon = [*BERT_SPECIAL, *BERT_WORDS, "##s", *BERT_LETTERS, *(f"##{letter}" for letter in BERT_LETTERS)]
     (folder / "vocab.txt").write_text("\n".join(lexicon) + "\n")

@@ -47,12 +47,17 @@ def test_the_seed_fixes_the_folds(tmp_path):
     assert held_out["a"] == held_out["b"] != held_out["c"]
 
 
-def test_a_malformed_line_is_one_error_naming_file_and_line(tmp_path):
-    broken = tmp_path / "broken"
+def write_both_splits(folder: Path, words: str, tags: str) -> Path:
+    """train/ and valid/ with the same seq.in and seq.out text, no label file."""
     for split in ("train", "valid"):
-        (broken / split).mkdir(parents=True)
-        (broken / split / "seq.in").write_text("a b\nc\n")
-        (broken / split / "seq.out").write_text("O O\nO O\n")
+        (folder / split).mkdir(parents=True)
+        (folder / split / "seq.in").write_text(words)
+        (folder / split / "seq.out").write_text(tags)
+    return folder
+
+
+def test_a_malformed_line_is_one_error_naming_file_and_line(tmp_path):
+    broken = write_both_splits(tmp_path / "broken", "a b\nc\n", "O O\nO O\n")
     result = run(broken, tmp_path / "folds")
     assert result.returncode == 1
     assert "seq.out:2: 2 tags for 1 tokens" in result.stderr and len(result.stderr.strip().splitlines()) == 1
@@ -60,11 +65,7 @@ def test_a_malformed_line_is_one_error_naming_file_and_line(tmp_path):
 
 
 def test_labels_in_one_split_only_are_an_error(tmp_path):
-    source = tmp_path / "mixed"
-    for split in ("train", "valid"):
-        (source / split).mkdir(parents=True)
-        (source / split / "seq.in").write_text("a b\n")
-        (source / split / "seq.out").write_text("O O\n")
+    source = write_both_splits(tmp_path / "mixed", "a b\n", "O O\n")
     (source / "train" / "label").write_text("greet\n")
     result = run(source, tmp_path / "folds")
     assert result.returncode == 1

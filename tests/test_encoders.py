@@ -27,7 +27,7 @@ def make_batch(config: EncoderConfig, sentences=SENTENCES) -> dict:
 
 @pytest.fixture(params=sorted(ENCODERS))
 def config(request) -> EncoderConfig:
-    # The pretrained encoder reads the tiny BERT that conftest.py writes (skipped without transformers).
+    # The pretrained encoder reads the tiny BERT that conftest.py writes.
     model = request.getfixturevalue("tiny_bert") if request.param == "pretrained" else None
     return EncoderConfig(
         features=(request.param,), embedding_size=8, hash_size=6, hash_buckets=64, pretrained_model=model

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 import torch
+import transformers  # the dev extra installs it
 
-transformers = pytest.importorskip("transformers")
+from seqkit import api
+from seqkit.data.batching import collate
+from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
+from seqkit.errors import ConfigError, InputError, RunDirError
 
-from seqkit import api  # noqa: E402
-from seqkit.data.batching import collate  # noqa: E402
-from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces  # noqa: E402
-from seqkit.errors import ConfigError, InputError, RunDirError  # noqa: E402
-
-from conftest import TINY_ATIS, write_recipe  # noqa: E402
+from conftest import TINY_ATIS, write_recipe
 
 
 def reference_vectors(name: str, tokens: list[str]) -> torch.Tensor:
@@ -50,6 +49,22 @@ def test_word_pieces_are_grouped_per_word_and_shifted_past_padding(tiny_bert):
 def test_a_sentence_longer_than_the_model_reads_is_an_input_error(tiny_bert):
     with pytest.raises(InputError, match="600 tokens make 600 word pieces"):
         word_pieces(["to"] * 600, tiny_bert)
+
+
+def test_an_overlong_training_sentence_is_an_error_naming_the_split_and_sentence(tiny_bert, tmp_path):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(TINY_ATIS, data)
+    with open(data / "train" / "seq.in", "a") as words, open(data / "train" / "seq.out", "a") as tags:
+        words.write(" ".join(["to"] * 600) + "\n")
+        tags.write(" ".join(["O"] * 600) + "\n")
+    with open(data / "train" / "label", "a") as labels:
+        labels.write("atis_flight\n")
+    recipe = write_recipe(tmp_path, encoder={"features": ["embedding", "pretrained"], "pretrained_model": tiny_bert})
+    with pytest.raises(InputError, match=r"^data.train \(train\): sentence 17: 600 tokens make 600 word pieces"):
+        api.train(None, recipe, data_dir=data, out=tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run" / "model.safetensors").exists()  # no model claims to have trained
 
 
 def test_word_vectors_match_the_transformer_read_directly_whatever_the_batch(tiny_bert):

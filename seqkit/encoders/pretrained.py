@@ -37,12 +37,12 @@ _MEMORY_LIMIT = 64_000_000
 
 def resolve_pretrained(name: str) -> str:
     """The folder or hub id that `transformers` should load for the recipe's `encoder.pretrained_model`."""
-    if Path(name).expanduser().is_dir():
-        return str(Path(name).expanduser())
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return str(folder)
     package = OFFLINE_PACKAGES.get(name)
-    if package is not None and importlib.util.find_spec(package) is not None:
-        return str(Path(importlib.util.find_spec(package).origin).parent / "model")
-    return name
+    spec = importlib.util.find_spec(package) if package is not None else None
+    return str(Path(spec.origin).parent / "model") if spec is not None else name
 
 
 def _transformers():
@@ -57,14 +57,18 @@ def _transformers():
     return transformers
 
 
+def _from_pretrained(name: str, loader: str, **options):
+    """`transformers.<loader>.from_pretrained` on the resolved source; a missing model is a ConfigError."""
+    try:
+        return getattr(_transformers(), loader).from_pretrained(resolve_pretrained(name), **options)
+    except OSError as error:
+        raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+
+
 @functools.lru_cache(maxsize=4)
 def load_tokenizer(name: str):
     """The model's word-piece tokenizer (a fast one: it reports which word each piece came from)."""
-    source = resolve_pretrained(name)
-    try:
-        return _transformers().AutoTokenizer.from_pretrained(source, use_fast=True)
-    except OSError as error:
-        raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+    return _from_pretrained(name, "AutoTokenizer", use_fast=True)
 
 
 def _install_advice(name: str) -> str:
@@ -99,11 +103,7 @@ class PretrainedEncoder(nn.Module):
 
     def __init__(self, name: str):
         super().__init__()
-        transformers = _transformers()
-        try:
-            model = transformers.AutoModel.from_pretrained(resolve_pretrained(name))
-        except OSError as error:
-            raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+        model = _from_pretrained(name, "AutoModel")
         model.eval().requires_grad_(False)
         # Kept out of the module tree on purpose: the frozen weights are neither saved in the run dir nor handed
         # to the optimiser, and train() cannot switch their dropout on.
@@ -118,7 +118,7 @@ class PretrainedEncoder(nn.Module):
 
     def forward(self, pieces: torch.Tensor) -> torch.Tensor:
         batch, width, _ = pieces.shape
-        keys = [self._key(row) for row in pieces]
+        keys = [self._key(row) for row in pieces.tolist()]  # one conversion to Python for the whole batch
         # Looked up once into a list of our own, so that a server thread emptying the memory cannot break this call.
         vectors = [self._memory.get(key) for key in keys]
         missing = [index for index, found in enumerate(vectors) if found is None]
@@ -161,9 +161,9 @@ class PretrainedEncoder(nn.Module):
         super()._load_from_state_dict(state_dict, prefix, *arguments)
 
     @staticmethod
-    def _key(row: torch.Tensor) -> tuple:
+    def _key(row: list[list[int]]) -> tuple:
         """A sentence's identity: its words' piece ids, padding left out."""
-        return tuple(tuple(piece for piece in word if piece) for word in row.tolist() if word[0])
+        return tuple(tuple(piece for piece in word if piece) for word in row if word[0])
 
     @torch.no_grad()
     def _encode(self, pieces: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,7 @@ from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout
 from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
 from seqkit.data.sources import resolve_dataset
 from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
-from seqkit.errors import ConfigError
+from seqkit.errors import ConfigError, InputError
 from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
 from seqkit.layers.crf import bio_constraints
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
@@ -156,7 +156,11 @@ class SlotFillingTask:
 
     def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[TaggedSentence]):
         """A function epoch -> list of batches, featurized once, reshuffled per epoch from the seed."""
-        featurized = [self.featurize(recipe, vocabularies, list(s.tokens), s) for s in train]
+        featurized = numbered(
+            (lambda s: self.featurize(recipe, vocabularies, list(s.tokens), s)),
+            train,
+            f"data.train ({recipe.data.train})",
+        )
         lengths = [len(s.tokens) for s in train]
 
         def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
@@ -198,7 +202,7 @@ class SlotFillingTask:
         if model.training:  # eval() walks every module: a millisecond that a one-sentence call would pay each time
             model.eval()
         results: list[dict | None] = [None] * len(token_lists)
-        featurized = [self.featurize(recipe, vocabularies, tokens, None) for tokens in token_lists]
+        featurized = numbered((lambda tokens: self.featurize(recipe, vocabularies, tokens, None)), token_lists, "input")
         for indices in bucketed_order([len(t) for t in token_lists], batch_size):
             batch = collate([featurized[i] for i in indices])
             output = model(batch)
@@ -265,3 +269,15 @@ def write_hub_splits(splits: dict[str, list[TaggedSentence]], folder: Path, data
             write_atis_layout(folder, target, sentences)
         else:
             write_conll(folder / target, sentences)
+
+
+def numbered(featurize, items: list, where: str) -> list[dict]:
+    """`featurize` of each item; an InputError (a sentence too long for a pretrained encoder, say) names the item:
+    `data.train (train): sentence 12: ...`, the line of seq.in in the ATIS layout."""
+    featurized = []
+    for number, item in enumerate(items, start=1):
+        try:
+            featurized.append(featurize(item))
+        except InputError as error:
+            raise InputError(f"{where}: sentence {number}: {error}") from None
+    return featurized
