@@ -82,3 +82,24 @@ def test_best_incoming_equals_the_full_maximum_with_bio_constraints():
     score = numpy.concatenate([peaked, flat])
     full = (score[:, None, :] + incoming[None]).max(axis=2)
     assert numpy.array_equal(BestIncoming(incoming, allowed, top=3)(score), full)
+
+
+def test_decoding_follows_transitions_written_by_the_fused_optimizer():
+    """A fused AdamW step writes the weights without bumping the tensors' version counters; the decoding
+    plan must still follow the new transitions, as a fresh CRF holding the same weights decodes."""
+    from seqkit.config import TrainConfig
+    from seqkit.training import build_optimizer
+
+    crf = random_crf(num_tags=6, seed=3)
+    optimizer = build_optimizer(crf.parameters(), TrainConfig(learning_rate=0.5))
+    emissions = torch.randn(4, 7, 6)
+    mask = torch.ones(4, 7, dtype=torch.bool)
+    gold = torch.randint(0, 6, (4, 7))
+    for _ in range(2):
+        crf.decode(emissions, mask)  # builds (then must rebuild) the decoding plan, as dev evaluation does
+        optimizer.zero_grad()
+        crf.negative_log_likelihood(emissions, gold, mask).sum().backward()
+        optimizer.step()
+    fresh = CRF(6)
+    fresh.load_state_dict(crf.state_dict())
+    assert crf.decode(emissions, mask) == fresh.decode(emissions, mask)

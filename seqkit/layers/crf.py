@@ -72,14 +72,19 @@ class CRF(nn.Module):
         return self.log_partition(emissions, mask) - self.path_score(emissions, tags, mask)
 
     def _best_incoming(self) -> BestIncoming:
-        """The decoding plan of the current transitions and constraints, rebuilt only when either changed."""
-        key = (self.transitions._version, self.allowed_transitions._version, self.transitions.data_ptr())
-        if getattr(self, "_plan", (None, None))[0] != key:
-            transitions = self.transitions.detach().cpu().numpy()  # (C_from, C_to)
-            allowed = self.allowed_transitions.cpu().numpy()
+        """The decoding plan of the current transitions and constraints, rebuilt only when either changed.
+
+        The plan is keyed on the values themselves, not on the tensors' version counters: a fused optimizer
+        step writes the weights without bumping `_version`, so a version key kept decoding with stale
+        transitions. Comparing C^2 numbers costs microseconds against the plan's milliseconds.
+        """
+        transitions = self.transitions.detach().cpu().numpy()  # (C_from, C_to)
+        allowed = self.allowed_transitions.cpu().numpy()
+        cached = getattr(self, "_plan", None)
+        if cached is None or not (numpy.array_equal(cached[0], transitions) and numpy.array_equal(cached[1], allowed)):
             incoming = numpy.where(allowed, transitions, transitions + _FORBIDDEN).T.copy()  # (C_to, C_from)
-            self._plan = (key, BestIncoming(incoming, allowed))
-        return self._plan[1]
+            self._plan = (transitions.copy(), allowed.copy(), BestIncoming(incoming, allowed))
+        return self._plan[2]
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
         """Viterbi: the highest-scoring allowed path of each sequence, as lists of its real length.
