@@ -27,6 +27,8 @@ FLAGS = [
     "--disable-sync",
 ]
 SENTENCE = "show me flights from boston to denver on monday"
+# Deselected by default (pyproject's addopts): Chromium comes from Debian, which a plain pip install lacks.
+pytestmark = pytest.mark.browser
 
 
 @contextlib.contextmanager
