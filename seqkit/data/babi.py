@@ -6,7 +6,9 @@ example: the story's statements before it (earlier questions are not memories), 
 and the positions of its supporting statements in that story. Answers of tasks 8 and 19 are comma-separated
 lists (`apple,football`, `n,w`); they stay one answer token, as in the memory network paper.
 
-Anything that does not fit the format is a DataFormatError naming the file and the line.
+Anything that does not fit the format is a DataFormatError naming the file and the line: bytes that are not
+UTF-8, a statement or question of more than `max_tokens` words (its memory would pad every story of a batch to
+its length), and a file without a single question (naming the file). A byte-order mark at the start is dropped.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from seqkit.data.readers import check_length, read_lines
 from seqkit.errors import DataFormatError
 
 TASK_COUNT = 20
@@ -53,15 +56,11 @@ def task_file(folder: Path, task: int, split: str) -> Path:
     return Path(folder) / f"qa{task}_{TASK_NAMES[task - 1]}_{split}.txt"
 
 
-def read_babi_file(path: Path, task: int) -> list[list[BabiQuestion]]:
-    """All questions of a file, grouped by story (a story is the list of its questions, in order)."""
+def read_babi_file(path: Path, task: int, max_tokens: int | None = None) -> list[list[BabiQuestion]]:
+    """All questions of a file, grouped by story (a story is the list of its questions, in order); a sentence of
+    more than `max_tokens` words is an error (None: no limit)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except UnicodeDecodeError as error:
-        raise DataFormatError(path, None, f"not UTF-8 text ({error.reason})") from None
-    if lines and lines[-1] == "":
-        lines.pop()  # the final newline
+    lines = read_lines(path)
     stories: list[list[BabiQuestion]] = []
     statements: list[tuple[str, ...]] = []
     # line id -> position in `statements`, for the supporting-fact ids of the current story
@@ -82,10 +81,15 @@ def read_babi_file(path: Path, task: int) -> list[list[BabiQuestion]]:
             words = tokenize(text)
             if not words:
                 raise DataFormatError(path, number, "statement without words")
+            check_length(path, number, len(words), max_tokens)
             positions[line_id] = len(statements)
             statements.append(words)
             continue
-        stories[-1].append(_question(path, number, text, task, statements, positions))
+        question = _question(path, number, text, task, statements, positions)
+        check_length(path, number, len(question.question), max_tokens)
+        stories[-1].append(question)
+    if not any(stories):
+        raise DataFormatError(path, None, "holds no questions")
     return stories
 
 

@@ -7,12 +7,14 @@ gives (`data.text_field`, `data.label_field`):
 - TSV (`.tsv`) and CSV (`.csv`): a header row naming the columns, then one record per row.
 
 A missing field, an empty text, a non-string text or label, or a line that is not valid JSON is a
-DataFormatError naming the file and line. Each example remembers where it came from, so that later problems
-(a test label the model was never trained on) can name the line too.
+DataFormatError naming the file and line, and a file with no records one naming the file. A byte-order mark
+(U+FEFF) at the start is dropped, so that it does not join the first field name or text. Each example remembers
+where it came from, so that later problems (a test label the model was never trained on) can name the line too.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
@@ -79,6 +81,8 @@ def _read_text(path: Path) -> str:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as error:
             raise DataFormatError(path, None, f"not a valid gzip file ({error})") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]  # cut from the bytes, not the text, so error offsets stay true
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:

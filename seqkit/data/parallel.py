@@ -3,7 +3,8 @@ first sentence and its headline).
 
 Multi30k ships `train.de.gz` / `train.en.gz` (gzip), Gigaword `train.article.txt.gz` / `train.title.txt.gz`
 and plain `test.article.txt` / `test.title.txt`; a user's own pair can be either. Files of different line
-counts, empty lines and bytes that are not UTF-8 are DataFormatErrors naming the file and line.
+counts, empty lines and bytes that are not UTF-8 are DataFormatErrors naming the file and line, an empty file
+one naming the file. A byte-order mark at the start of a file is dropped.
 
 Small corpora are read into a list (`read_parallel`). A large one is a `ParallelCorpus`: a re-iterable view
 that reads both files line by line on every pass and never holds them, so that vocabularies can be counted
@@ -13,6 +14,7 @@ corpus. `open_parallel` picks one of the two from the recipe's `data.stream` opt
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import itertools
 import os
@@ -41,6 +43,8 @@ def read_parallel(source_path: Path, target_path: Path, limit: int | None = None
     source_lines = read_lines(source_path)
     target_lines = read_lines(target_path)
     check_same_length(source_path, source_lines, target_path, target_lines)
+    if not source_lines:
+        raise DataFormatError(source_path, None, "holds no lines")
     pairs = []
     for number, (source, target) in enumerate(zip(source_lines, target_lines, strict=True), start=1):
         if limit is not None and number > limit:
@@ -66,6 +70,7 @@ class ParallelCorpus:
 
     def __iter__(self) -> Iterator[TextPair]:
         missing = object()
+        number = 0
         with _open_lines(self.source_path) as sources, _open_lines(self.target_path) as targets:
             pairs = itertools.zip_longest(sources, targets, fillvalue=missing)
             for number, (source, target) in enumerate(pairs, start=1):
@@ -80,6 +85,8 @@ class ParallelCorpus:
                 source = _decoded(self.source_path, number, source)
                 target = _decoded(self.target_path, number, target)
                 yield _checked_pair(self.source_path, self.target_path, number, source, target)
+        if number == 0:
+            raise DataFormatError(self.source_path, None, "holds no lines")
 
     def sources(self) -> Iterator[str]:
         return (pair.source for pair in self)
@@ -96,6 +103,8 @@ def _open_lines(path: Path):
 
 
 def _decoded(path: Path, number: int, raw: bytes) -> str:
+    if number == 1 and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
     try:
         return raw.decode("utf-8").rstrip("\n").rstrip("\r")
     except UnicodeDecodeError:

@@ -5,11 +5,15 @@
 - CoNLL-2003 columns: one token per line, the word first and the entity tag last, blank lines between
   sentences, `-DOCSTART-` lines between documents; IOB1 tags are converted to BIO on reading.
 
-Problems are DataFormatErrors naming the file and line.
+Problems are DataFormatErrors naming the file and line. A byte-order mark (U+FEFF, which some editors write
+at the start of UTF-8 files) is dropped, so that it never becomes part of the first word or label. A file with
+no sentences is refused, and so is a sentence longer than `max_tokens`: one such line would otherwise pad every
+tensor of its batch to its length (a 100,000-token line took 10 GB of memory).
 """
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 from dataclasses import dataclass
@@ -30,7 +34,8 @@ class TaggedSentence:
 
 
 def read_lines(path: Path) -> list[str]:
-    """All lines of a UTF-8 file (gzipped when named *.gz) without line ends; bad bytes name their line."""
+    """All lines of a UTF-8 file (gzipped when named *.gz) without line ends or a leading byte-order mark; bad
+    bytes name their line."""
     path = Path(path)
     if not path.is_file():
         raise DataFormatError(path, None, "file is missing")
@@ -40,6 +45,8 @@ def read_lines(path: Path) -> list[str]:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as error:
             raise DataFormatError(path, None, f"not a valid gzip file ({error})") from None
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]  # cut from the bytes, not the text, so error offsets stay true
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -51,8 +58,9 @@ def read_lines(path: Path) -> list[str]:
     return [line.rstrip("\r") for line in lines]
 
 
-def read_atis_split(folder: Path) -> list[TaggedSentence]:
-    """Read one split folder in the ATIS layout (`seq.in`, `seq.out`, optional `label`)."""
+def read_atis_split(folder: Path, max_tokens: int | None = None) -> list[TaggedSentence]:
+    """Read one split folder in the ATIS layout (`seq.in`, `seq.out`, optional `label`); a line of more than
+    `max_tokens` tokens is an error (None: no limit)."""
     folder = Path(folder)
     words_path, tags_path, label_path = folder / "seq.in", folder / "seq.out", folder / "label"
     word_lines = read_lines(words_path)
@@ -67,10 +75,9 @@ def read_atis_split(folder: Path) -> list[TaggedSentence]:
         tags = tag_line.split()
         if not tokens:
             raise DataFormatError(words_path, number, "empty line (every utterance needs at least one token)")
+        check_length(words_path, number, len(tokens), max_tokens)
         if len(tokens) != len(tags):
-            raise DataFormatError(
-                tags_path, number, f"{len(tags)} tags for {len(tokens)} tokens in {words_path.name}"
-            )
+            raise DataFormatError(tags_path, number, f"{len(tags)} tags for {len(tokens)} tokens in {words_path.name}")
         for tag in tags:
             if not _TAG.match(tag):
                 raise DataFormatError(tags_path, number, f"tag {tag!r} is not O, B-type or I-type")
@@ -80,19 +87,24 @@ def read_atis_split(folder: Path) -> list[TaggedSentence]:
             if not intent or len(intent.split()) != 1:
                 raise DataFormatError(label_path, number, f"expected one intent label, got {intent!r}")
         sentences.append(TaggedSentence(tuple(tokens), tuple(tags), intent))
+    if not sentences:
+        raise DataFormatError(words_path, None, "holds no sentences")
     return sentences
 
 
-def read_conll(path: Path, tag_column: int = -1) -> list[TaggedSentence]:
-    """Read CoNLL-style columns (word first, tag in `tag_column`), converting IOB1 tags to BIO."""
+def read_conll(path: Path, tag_column: int = -1, max_tokens: int | None = None) -> list[TaggedSentence]:
+    """Read CoNLL-style columns (word first, tag in `tag_column`), converting IOB1 tags to BIO; a sentence of
+    more than `max_tokens` tokens is an error naming its first line (None: no limit)."""
     path = Path(path)
     sentences: list[TaggedSentence] = []
     tokens: list[str] = []
     tags: list[str] = []
     columns_expected = None
+    first_line = 0  # of the sentence being read
     for number, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             if tokens:
+                check_length(path, first_line, len(tokens), max_tokens)
                 sentences.append(TaggedSentence(tuple(tokens), tuple(iob1_to_bio(tags))))
                 tokens, tags = [], []
             continue
@@ -108,11 +120,23 @@ def read_conll(path: Path, tag_column: int = -1) -> list[TaggedSentence]:
         tag = columns[tag_column]
         if not _TAG.match(tag):
             raise DataFormatError(path, number, f"tag {tag!r} is not O, B-type or I-type")
+        if not tokens:
+            first_line = number
         tokens.append(columns[0])
         tags.append(tag)
     if tokens:
+        check_length(path, first_line, len(tokens), max_tokens)
         sentences.append(TaggedSentence(tuple(tokens), tuple(iob1_to_bio(tags))))
+    if not sentences:
+        raise DataFormatError(path, None, "holds no sentences")
     return sentences
+
+
+def check_length(path: Path, line: int, token_count: int, max_tokens: int | None) -> None:
+    """Refuse a sentence longer than `max_tokens` (the recipe's `data.max_tokens`)."""
+    if max_tokens is not None and token_count > max_tokens:
+        problem = f"a sentence of {token_count} tokens, over data.max_tokens ({max_tokens}); split it or raise it"
+        raise DataFormatError(path, line, problem)
 
 
 def iob1_to_bio(tags: list[str]) -> list[str]:

@@ -30,7 +30,7 @@ from seqkit.config import Recipe
 from seqkit.data.babi import SIZE_FOLDERS, TASK_COUNT, BabiQuestion, read_babi_file, task_file
 from seqkit.data.batching import bucketed_order, epoch_order, epoch_seed
 from seqkit.data.sources import resolve_dataset
-from seqkit.errors import ConfigError
+from seqkit.errors import ConfigError, DataFormatError
 from seqkit.heads.memnet import SENTENCE_ENCODINGS, MemoryNetwork
 from seqkit.text.vocab import Vocab
 
@@ -46,6 +46,9 @@ class BabiData:
     # A task number 1..20, or "all" for joint training on the twenty tasks.
     task: int | str = "all"
     validation_fraction: float = 0.1
+    # A statement or question of more words is an error naming its file and line (bAbI's are under 20 words);
+    # memories are padded to the longest sentence of a batch, so one long line would take gigabytes.
+    max_tokens: int | None = 100
 
 
 @dataclass(frozen=True)
@@ -112,11 +115,13 @@ class BabiTask:
             for split in splits:
                 name = files[task, needed[split]]
                 if name not in parsed:
-                    parsed[name] = read_babi_file(folder / name, task)
+                    parsed[name] = read_babi_file(folder / name, task, data.max_tokens)
                 stories = parsed[name]
                 if split != "test":
                     held_out = _held_out_stories(len(stories), data.validation_fraction, task)
                     stories = [s for i, s in enumerate(stories) if (i in held_out) == (split == "valid")]
+                    if not any(stories):  # one story: the validation split takes it
+                        raise DataFormatError(folder / name, None, f"too few stories to hold out a {split} split")
                 result[split].extend(question for story in stories for question in story)
         return result
 

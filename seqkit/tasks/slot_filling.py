@@ -50,11 +50,16 @@ class SlotFillingData:
     # ATIS's "atis_flight#atis_airfare" (train) and "atis_airfare#atis_flight" (test) are one label. null keeps
     # labels exactly as written.
     intent_separator: str | None = "#"
+    # A sentence of more tokens is an error naming its file and line (ATIS's longest has 46): one line of 100,000
+    # tokens pads its whole batch to that length and took 10 GB. null: no limit.
+    max_tokens: int | None = 1000
 
     def __post_init__(self) -> None:
         # Checked here so that `seqkit validate` catches it: splitting on "" is meaningless.
         if self.intent_separator == "":
             raise ConfigError("data.intent_separator: must be a non-empty string, or null to keep labels as written")
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ConfigError(f"data.max_tokens: must be at least 1, or null for no limit, got {self.max_tokens}")
 
 
 @dataclass(frozen=True)
@@ -100,9 +105,12 @@ class SlotFillingTask:
         download = (lambda folder: self.download(data, folder)) if data.hub_id else None
         folder = resolve_dataset(data.dataset, required, data_dir, download)
         if data.format == "conll":
-            return {split: read_conll(folder / names[split]) for split in splits}
+            return {split: read_conll(folder / names[split], max_tokens=data.max_tokens) for split in splits}
         return {
-            split: [canonical_intent(s, data.intent_separator) for s in read_atis_split(folder / names[split])]
+            split: [
+                canonical_intent(s, data.intent_separator)
+                for s in read_atis_split(folder / names[split], data.max_tokens)
+            ]
             for split in splits
         }
 
