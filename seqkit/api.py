@@ -149,7 +149,8 @@ def evaluate(
         recipe = with_decoding(recipe, list(decoding))
     sentences = task.load_splits(recipe, data_dir, (split,))[split]
     scores = task.evaluate(model, recipe, vocabularies, sentences)
-    update_metrics(run_dir, " ".join([split, *decoding]), scores)
+    if Path(run_dir).is_dir():  # a packed file or a hub model is read as it is; its scores are only returned
+        update_metrics(run_dir, " ".join([split, *decoding]), scores)
     return scores
 
 

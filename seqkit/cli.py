@@ -429,7 +429,7 @@ def validate(recipe: Annotated[str, typer.Argument(help="Recipe name or YAML pat
 @app.command(name="list")
 def list_components() -> None:
     """List tasks, encoders, recurrent cells and recipes."""
-    from seqkit.config import REPOSITORY_RECIPES
+    from seqkit.config import recipe_folder
     from seqkit.encoders import ENCODERS
     from seqkit.layers.cells import CELLS
     from seqkit.tasks import TASKS
@@ -438,7 +438,63 @@ def list_components() -> None:
     typer.echo("tasks:    " + ", ".join(tasks))
     typer.echo("encoders: " + ", ".join(ENCODERS))
     typer.echo("cells:    " + ", ".join(f"{name} ({source})" for name, source in CELLS.items()))
-    typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml"))))
+    typer.echo("recipes:  " + ", ".join(sorted(p.stem for p in recipe_folder().glob("*.yaml"))))
+
+
+@app.command()
+def pack(
+    run_dir: Annotated[Path, typer.Argument(help="A run dir (or a packed file, or a hub repo id owner/name).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: the run dir's name + .seqkit, here).")
+    ] = None,
+) -> None:
+    """Pack a model's weights, config and vocabularies into one .seqkit file that every command loads."""
+    from seqkit.packing import pack_run_dir
+
+    typer.echo(str(pack_run_dir(run_dir, out)))
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from seqkit.version import __version__
+
+        typer.echo(f"seqkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Neural sequence models on text."""
+
+
+def _click_exit_status(error: Exception) -> int | None:
+    """The exit status of one of click's own exceptions (a usage error, Exit, Abort), its message printed as one
+    line; None for any other exception.
+
+    typer up to 0.2x raises the exceptions of click, later versions those of the copy of click they bundle
+    (typer._click), so the two are told apart by module and handled through the attributes both copies share.
+    """
+    if type(error).__module__.split(".")[0] not in ("click", "typer"):
+        return None
+    name = type(error).__name__
+    if name == "Abort":  # Ctrl-C or end of input at a prompt, under click versions that do not raise Exit(130)
+        interrupted = isinstance(error.__cause__, KeyboardInterrupt)
+        typer.echo("interrupted" if interrupted else "aborted", err=True)
+        return 130 if interrupted else 1
+    status = getattr(error, "exit_code", None)
+    if not isinstance(status, int):
+        return None
+    if name == "NoArgsIsHelpError":  # a bare `seqkit` or `seqkit tag`: its help is the message
+        error.show()
+    elif hasattr(error, "format_message"):
+        context = getattr(error, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        typer.echo(f"error: {error.format_message().rstrip('.')}{hint}", err=True)
+    return status
 
 
 def main() -> None:
@@ -459,14 +515,10 @@ def main() -> None:
         typer.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # click's own usage errors arrive here in standalone_mode=False
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        if isinstance(error, click.exceptions.Exit):
-            sys.exit(error.exit_code)
-        raise
+        status = _click_exit_status(error)
+        if status is None:
+            raise
+        sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -136,15 +136,31 @@ class Recipe:
     train: TrainConfig = field(default_factory=TrainConfig)
 
 
+def recipe_folder() -> Path:
+    """The folder of the named recipes: the `seqkit.recipes` package that a wheel installs (pyproject maps the
+    repository's recipes/ to it), else recipes/ beside the package, where a checkout or an editable install made
+    before that mapping existed keeps them."""
+    import importlib.util
+
+    # find_spec rather than importlib.resources.files: seqkit.recipes is a namespace package (YAML, no
+    # __init__.py), for which files() returns a multiplexed path instead of a folder that open() can read.
+    spec = importlib.util.find_spec("seqkit.recipes")
+    for location in (spec.submodule_search_locations or []) if spec is not None else []:
+        if Path(location).is_dir():
+            return Path(location)
+    return REPOSITORY_RECIPES
+
+
 def find_recipe(name_or_path: str | Path) -> Path:
-    """A recipe is a path to a YAML file, or the name of one in the repository's recipes/ folder."""
+    """A recipe is a path to a YAML file, or the name of one in the installed recipes folder (recipe_folder)."""
     path = Path(name_or_path)
     if path.is_file():
         return path
-    candidate = REPOSITORY_RECIPES / f"{name_or_path}.yaml"
+    folder = recipe_folder()
+    candidate = folder / f"{name_or_path}.yaml"
     if candidate.is_file():
         return candidate
-    known = ", ".join(sorted(p.stem for p in REPOSITORY_RECIPES.glob("*.yaml")))
+    known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
     raise ConfigError(f"recipe {str(name_or_path)!r} is neither a file nor one of: {known}")
 
 

@@ -77,10 +77,14 @@ def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
     Sentiment models go through seqkit/export_classifier.py, translation and titles through export_seq2seq.py.
     """
     from seqkit.encoders import needed_features
+    from seqkit.packing import SUFFIX, resolve_run_dir
     from seqkit.run_dir import VOCABULARY_FOLDER, load_run, read_recipe
 
-    run_dir = Path(run_dir)
-    out = Path(out) if out is not None else run_dir / "export"
+    source = Path(run_dir)
+    # A packed file or hub model is unpacked into a temporary folder, so its export goes to NAME-export here.
+    default = source / "export" if source.is_dir() else Path(f"{source.name.removesuffix(SUFFIX)}-export")
+    out = Path(out) if out is not None else default
+    run_dir = resolve_run_dir(source)
     task = read_recipe(run_dir).task
     if task == "sentiment":
         from seqkit.export_classifier import export_classifier_onnx

@@ -48,10 +48,13 @@ def write_run_start(run_dir: Path, recipe: Recipe, vocabularies: dict[str, Vocab
 
 
 def read_recipe(run_dir: Path) -> Recipe:
+    """The config of the model that `run_dir` names (a run dir, a packed file or a hub repo id)."""
     from seqkit.config import read_yaml
+    from seqkit.packing import resolve_run_dir
     from seqkit.tasks import get_task
 
-    path = Path(run_dir) / CONFIG
+    run_dir = resolve_run_dir(run_dir)
+    path = run_dir / CONFIG
     if not path.is_file():
         raise RunDirError(f"{path}: config is missing (is {run_dir} a seqkit run dir?)")
     raw = read_yaml(path)
@@ -76,12 +79,12 @@ def read_vocabularies(run_dir: Path) -> dict:
 
 
 def load_run(run_dir: Path):
-    """(recipe, vocabularies, model in eval mode) from a finished or interrupted run dir."""
+    """(recipe, vocabularies, model in eval mode) from a finished or interrupted run dir, a packed `.seqkit`
+    file or a Hugging Face hub repo id (seqkit/packing.py resolves all three here, for every command)."""
     from seqkit.model import build_model
+    from seqkit.packing import resolve_run_dir
 
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise RunDirError(f"{run_dir}: no such run dir")
+    run_dir = resolve_run_dir(run_dir)
     recipe = read_recipe(run_dir)
     vocabularies = read_vocabularies(run_dir)
     try:
