@@ -120,6 +120,11 @@ def _allowed_text(metadata: typing.Mapping) -> str:
             parts.append("one of " + ", ".join(f"`{choice}`" for choice in names))
         elif name == "distinct":
             parts.append("no name twice")
+        elif name == "kind":
+            continue  # the noun an error message calls an unknown choice, not a bound
+        elif name == "pattern":
+            # (regular expression, the words an error uses for it): the words read better in a table.
+            parts.append(value[1] if isinstance(value, tuple | list) else f"matching `{value}`")
         else:
             parts.append(f"{name}: {value}")
     return "; ".join(parts)
