@@ -12,6 +12,7 @@ import transformers  # the dev extra installs it
 
 from seqkit import api
 from seqkit.data.batching import collate
+from seqkit.data.readers import read_atis_split
 from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.errors import ConfigError, InputError, RunDirError
 
@@ -79,20 +80,42 @@ def test_word_vectors_match_the_transformer_read_directly_whatever_the_batch(tin
 
 def test_each_sentence_is_encoded_once_and_remembered(tiny_bert):
     encoder = PretrainedEncoder(tiny_bert)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tiny_bert)
     (transformer,) = encoder._transformer
-    rows_read = []
+    sentences_read = []
     transformer.register_forward_hook(
-        lambda module, args, kwargs, output: rows_read.append(kwargs["input_ids"].shape[0]), with_kwargs=True
+        lambda module, args, kwargs, output: sentences_read.append(
+            [tokenizer.decode(row) for row in kwargs["input_ids"].tolist()]
+        ),
+        with_kwargs=True,
     )
     first = encoder(batch_of(tiny_bert, [["show", "flights"], ["to", "rome"]])["pieces"])
     # The same two sentences in another order and another padding width, plus a new one.
     second = encoder(batch_of(tiny_bert, [["to", "rome"], ["fare", "to", "bonn"], ["show", "flights"]])["pieces"])
-    assert rows_read == [2, 1]  # the second batch sent only its new sentence through the transformer
+    # Each sentence alone and unpadded; the second batch sent only its new sentence through the transformer.
+    read = [["[CLS] show flights [SEP]"], ["[CLS] to rome [SEP]"], ["[CLS] fare to bonn [SEP]"]]
+    assert sentences_read == read
     encoder.forget()
     encoder(batch_of(tiny_bert, [["to", "rome"]])["pieces"])
-    assert rows_read == [2, 1, 1]  # forgotten: read again
-    torch.testing.assert_close(second[0, :2], first[1])
-    torch.testing.assert_close(second[2, :2], first[0])
+    assert sentences_read == [*read, ["[CLS] to rome [SEP]"]]  # forgotten: read again
+    assert torch.equal(second[0, :2], first[1]) and torch.equal(second[2, :2], first[0])
+
+
+def test_a_sentence_reads_to_the_same_floats_in_any_batch(tiny_bert):
+    # Equal to the last bit, not close: an interrupted run resumes with an empty memory and reads in other batches
+    # the sentences that the uninterrupted run remembered, and resume promises identical weights.
+    sentences = [[token.lower() for token in sentence.tokens] for sentence in read_atis_split(TINY_ATIS / "train")]
+    encoder = PretrainedEncoder(tiny_bert)
+    alone = []
+    for tokens in sentences:
+        encoder.forget()
+        alone.append(encoder(batch_of(tiny_bert, [tokens])["pieces"])[0, : len(tokens)])  # (T, D)
+    for start in range(len(sentences)):  # each sentence first, then in every other row, beside other sentences
+        encoder.forget()
+        rows = [(start + offset) % len(sentences) for offset in range(0, 4 * 5, 5)]
+        output = encoder(batch_of(tiny_bert, [sentences[index] for index in rows])["pieces"])  # (4, T, D)
+        for row, index in enumerate(rows):
+            assert torch.equal(output[row, : len(sentences[index])], alone[index]), sentences[index]
 
 
 def test_the_transformer_is_frozen_and_not_part_of_the_saved_model(tiny_bert):

@@ -122,14 +122,12 @@ class PretrainedEncoder(nn.Module):
         # Looked up once into a list of our own, so that a server thread emptying the memory cannot break this call.
         vectors = [self._memory.get(key) for key in keys]
         missing = [index for index, found in enumerate(vectors) if found is None]
-        if missing:
-            encoded = self._encode(pieces[missing])  # (M, T, D)
+        for index in missing:
             if self._remembered > _MEMORY_LIMIT:
                 self.forget()
-            for row, index in enumerate(missing):
-                vectors[index] = encoded[row, : len(keys[index])].clone()  # (T_i, D)
-                self._memory[keys[index]] = vectors[index]
-                self._remembered += vectors[index].numel()
+            vectors[index] = self._encode(keys[index], pieces.device)  # (T_i, D)
+            self._memory[keys[index]] = vectors[index]
+            self._remembered += vectors[index].numel()
         output = pieces.new_zeros((batch, width, self.output_dim), dtype=torch.float32)
         for index, found in enumerate(vectors):
             output[index, : found.size(0)] = found.to(output.device)
@@ -166,28 +164,24 @@ class PretrainedEncoder(nn.Module):
         return tuple(tuple(piece for piece in word if piece) for word in row if word[0])
 
     @torch.no_grad()
-    def _encode(self, pieces: torch.Tensor) -> torch.Tensor:
-        """(B, T, K) shifted piece ids -> (B, T, D): the mean of each word's pieces, read as one sentence."""
-        model = self.transformer.to(pieces.device)
-        batch, width, depth = pieces.shape
-        flat = pieces.reshape(batch, width * depth)  # (B, T*K), padding between the words
-        present = flat > 0
-        # Move each sentence's pieces to the front (a stable sort keeps their order), then add [CLS] and [SEP].
-        order = torch.argsort((~present).to(torch.int8), dim=1, stable=True)  # (B, T*K)
-        counts = present.sum(dim=1)  # (B,)
-        longest = int(counts.max())
-        packed = flat.gather(1, order)[:, :longest] - 1  # (B, P) real piece ids; padding becomes -1
-        sequence = packed.new_zeros((batch, longest + 2))
-        sequence[:, 0] = self.begin_id
-        sequence[:, 1 : longest + 1] = packed.clamp(min=0)
-        sequence.scatter_(1, (counts + 1)[:, None], self.end_id)
-        attention = torch.arange(longest + 2, device=pieces.device)[None, :] < (counts + 2)[:, None]  # (B, P+2)
-        states = model(input_ids=sequence, attention_mask=attention.long()).last_hidden_state  # (B, P+2, D)
-        # Put each piece's state back in its word's slot, then average over the word's pieces.
-        slots = states.new_zeros((batch, width * depth, states.size(-1)))
-        slots.scatter_(1, order[:, :longest, None].expand(-1, -1, states.size(-1)), states[:, 1 : longest + 1])
-        slots = slots.view(batch, width, depth, -1) * present.view(batch, width, depth, 1)
-        return slots.sum(dim=2) / present.view(batch, width, depth).sum(dim=2, keepdim=True).clamp(min=1)
+    def _encode(self, words: tuple[tuple[int, ...], ...], device: torch.device) -> torch.Tensor:
+        """A sentence's shifted piece ids per word -> (T, D): the mean of each word's pieces, read as one sentence.
+
+        Read alone and unpadded on purpose: the transformer's floats for a sentence depend on the shape of the
+        batch it is read in (a batch whose longest sentence is longer pads this one to more positions, which
+        changes the order of the sums in attention and the matrix products, by about 1e-7). Read in training
+        batches, a sentence remembered in epoch 1 would then differ from the same sentence read again by a
+        resumed process in another batch, and resume would not be exact; tagging a sentence would depend on
+        what else was tagged with it."""
+        model = self.transformer.to(device)
+        counts = [len(word) for word in words]
+        pieces = [piece - 1 for word in words for piece in word]
+        sequence = torch.tensor([[self.begin_id, *pieces, self.end_id]], device=device)  # (1, P + 2)
+        states = model(input_ids=sequence).last_hidden_state[0, 1:-1]  # (P, D)
+        if not words:
+            return states  # (0, D)
+        # Word by word rather than by index_add_, whose atomic additions on a GPU come in no fixed order.
+        return torch.stack([word.mean(dim=0) for word in states.split(counts)])  # (T, D)
 
 
 def weights_fingerprint(model: nn.Module) -> torch.Tensor:
