@@ -17,9 +17,12 @@ from typing import Any
 
 import yaml
 
+from seqkit.bounds import MAX_EPOCHS, MAX_LAYERS, MAX_TABLE_WEIGHTS, MAX_WIDTH, Registry, check_fields, setting
 from seqkit.errors import ConfigError
 
 REPOSITORY_RECIPES = Path(__file__).resolve().parent.parent / "recipes"
+# A recipe holds about a hundred values; YAML aliases that expand past this are an attack or a mistake.
+MAX_RECIPE_VALUES = 10_000
 
 
 @dataclass(frozen=True)
@@ -27,16 +30,18 @@ class EncoderConfig:
     """The shared input layer: which encoders to concatenate, and the lexicon they read."""
 
     # Names from seqkit.encoders.ENCODERS; their outputs are concatenated in this order.
-    features: tuple[str, ...] = ("embedding",)
-    embedding_size: int = 100
+    features: tuple[str, ...] = setting(
+        ("embedding",), choices=Registry("seqkit.encoders", "ENCODERS"), kind="encoder", distinct=True
+    )
+    embedding_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
     # word_hash: letter trigrams are hashed into this many buckets, then projected to hash_size.
-    hash_buckets: int = 20000
-    hash_size: int = 100
+    hash_buckets: int = setting(20000, minimum=1, maximum=MAX_TABLE_WEIGHTS)
+    hash_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
     # word_bigram: word bigrams are hashed into this many buckets, each with a vector of bigram_size.
-    bigram_buckets: int = 500000
-    bigram_size: int = 50
+    bigram_buckets: int = setting(500000, minimum=1, maximum=MAX_TABLE_WEIGHTS)
+    bigram_size: int = setting(50, minimum=1, maximum=MAX_WIDTH)
     # word_shape: the width of each spelling class's vector (capitalised, all capitals, number, ...).
-    shape_size: int = 20
+    shape_size: int = setting(20, minimum=1, maximum=MAX_WIDTH)
     # True: the lexicon, letter trigrams and bigrams read each word lowercased (`JAPAN`, `Japan` and `japan` become
     # one word); word_shape still sees the case. The words of the recipe's own data are lowercased the same way.
     lowercase_words: bool = False
@@ -46,29 +51,40 @@ class EncoderConfig:
     pretrained_model: str | None = None
     # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
     # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
-    embedding_init_std: float | None = None
+    embedding_init_std: float | None = setting(None, minimum=0, maximum=10)
     # The 1-of-N lexicon: words seen fewer than min_freq times fall into the "other" slot (<unk>).
-    min_freq: int = 1
-    max_vocab_size: int | None = None
+    min_freq: int = setting(1, minimum=1)
+    max_vocab_size: int | None = setting(None, minimum=1, maximum=MAX_TABLE_WEIGHTS)
     # Probability of replacing a training word by <unk>, so that the "other" slot is learned too.
-    word_dropout: float = 0.0
-    dropout: float = 0.0
+    word_dropout: float = setting(0.0, minimum=0, below=1)
+    dropout: float = setting(0.0, minimum=0, below=1)
 
     def __post_init__(self) -> None:
         # Checked here so that `seqkit validate` catches it, not only building the model.
         if "pretrained" in self.features and self.pretrained_model is None:
             raise ConfigError("encoder.pretrained_model: the pretrained encoder needs a model (a folder or a hub id)")
+        # Each bound alone may hold while the table they make together would not fit in memory.
+        tables = (
+            ("hash_buckets", self.hash_buckets, self.hash_size),
+            ("bigram_buckets", self.bigram_buckets, self.bigram_size),
+            ("max_vocab_size", self.max_vocab_size or 0, self.embedding_size),
+        )
+        for name, rows, width in tables:
+            if rows * width > MAX_TABLE_WEIGHTS:
+                raise ConfigError(
+                    f"encoder.{name}: a table of {rows} x {width} weights is over the limit of {MAX_TABLE_WEIGHTS}"
+                )
 
 
 @dataclass(frozen=True)
 class RNNConfig:
     """The recurrent layer between the encoder and the head."""
 
-    cell: str = "lstm"
-    hidden_size: int = 200
-    num_layers: int = 1
+    cell: str = setting("lstm", choices=Registry("seqkit.layers.cells", "CELLS"), kind="recurrent cell")
+    hidden_size: int = setting(200, minimum=1, maximum=MAX_WIDTH)
+    num_layers: int = setting(1, minimum=1, maximum=MAX_LAYERS)
     bidirectional: bool = True
-    dropout: float = 0.0
+    dropout: float = setting(0.0, minimum=0, below=1)
 
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -79,58 +95,47 @@ SCHEDULES = ("constant", "linear", "cosine", "step")
 class TrainConfig:
     """Optimisation; the Trainer reads nothing else."""
 
-    epochs: int = 30
-    batch_size: int = 32
+    epochs: int = setting(30, minimum=1, maximum=MAX_EPOCHS)
+    batch_size: int = setting(32, minimum=1, maximum=1_000_000)
     # A budget of padded tokens per training batch (examples times the longest); batch_size stays the upper limit
     # on examples. Short sentences then come in bigger batches and long ones in smaller; null: batch_size alone.
-    max_tokens: int | None = None
+    max_tokens: int | None = setting(None, minimum=1)
     # Length bucketing: examples are shuffled, then sorted by length within pools of this many batches, so a batch
     # holds examples of similar length (little padding). 1 gives plain random batches, which mix lengths (and, in
     # joint bAbI training, tasks, whose story lengths differ).
-    bucket_pool: int = 50
+    bucket_pool: int = setting(50, minimum=1, maximum=1_000_000)
     # "adamw" or "sgd" (plain, no momentum).
-    optimizer: str = "adamw"
-    learning_rate: float = 0.001
-    weight_decay: float = 0.01
+    optimizer: str = setting("adamw", choices=OPTIMIZERS, kind="optimizer")
+    learning_rate: float = setting(0.001, above=0, maximum=100)
+    weight_decay: float = setting(0.01, minimum=0, maximum=100)
     # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.
-    clip_norm: float | None = 5.0
-    clip_value: float | None = None
+    clip_norm: float | None = setting(5.0, above=0, maximum=1e6)
+    clip_value: float | None = setting(None, above=0, maximum=1e6)
     # "constant", "linear" (linear decay to 0 after warmup), "cosine", or "step": the full rate for hold_epochs
     # epochs, then halved, and halved again every halve_every_epochs epochs.
-    schedule: str = "linear"
-    hold_epochs: int = 15
-    halve_every_epochs: int = 15
-    warmup_steps: int = 0
+    schedule: str = setting("linear", choices=SCHEDULES, kind="schedule")
+    hold_epochs: int = setting(15, minimum=0, maximum=MAX_EPOCHS)
+    halve_every_epochs: int = setting(15, minimum=1, maximum=MAX_EPOCHS)
+    warmup_steps: int = setting(0, minimum=0)
     # Stop when the dev metric has not improved for this many epochs; null trains all epochs.
-    patience: int | None = None
+    patience: int | None = setting(None, minimum=1, maximum=MAX_EPOCHS)
     # Threads for intra-op parallelism; null leaves torch's default (the number of cores).
-    threads: int | None = None
+    threads: int | None = setting(None, minimum=1, maximum=1024)
     # Stop after this many optimizer steps in all (the last epoch is cut short and evaluated); null: no limit.
-    max_steps: int | None = None
+    max_steps: int | None = setting(None, minimum=1)
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
     amp: bool = False
-
-    def __post_init__(self):
-        # Counts that must be positive: a zero or negative one would make empty or endless epochs, not an error.
-        for name in ("epochs", "batch_size", "max_tokens", "bucket_pool", "max_steps", "halve_every_epochs"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ConfigError(f"train.{name}: must be at least 1, got {value}")
-        if self.hold_epochs < 0:
-            raise ConfigError(f"train.hold_epochs: must be 0 or more, got {self.hold_epochs}")
-        for name, value, choices in (("optimizer", self.optimizer, OPTIMIZERS), ("schedule", self.schedule, SCHEDULES)):
-            if value not in choices:
-                raise ConfigError(f"train.{name}: expected one of {', '.join(choices)}, got {value!r}")
 
 
 @dataclass(frozen=True)
 class Recipe:
     """A whole run's configuration. `data` and `head` are the task's own dataclasses."""
 
-    task: str
+    task: str = setting(dataclasses.MISSING, choices=Registry("seqkit.tasks", "TASKS"), kind="task")
     data: Any
     head: Any
-    seed: int = 13
+    # torch, numpy and Python's random all take seeds of 32 bits.
+    seed: int = setting(13, minimum=0, maximum=2**32 - 1)
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     rnn: RNNConfig = field(default_factory=RNNConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -175,11 +180,38 @@ def read_yaml(path: Path) -> dict:
         raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a recipe") from None
     if content is None:
         content = {}
     if not isinstance(content, dict):
         raise ConfigError(f"{path}: a recipe must be a mapping of sections, got {type(content).__name__}")
+    _expanded_size(content, path, {}, set())
     return content
+
+
+def _expanded_size(value: Any, where: str | Path, sizes: dict[int, int], open_containers: set[int]) -> int:
+    """How many values `value` holds once YAML aliases are expanded, refusing more than MAX_RECIPE_VALUES.
+
+    An alias is loaded as a second reference to one object, so nested aliases (the "billion laughs") load in
+    microseconds; copying them expands every reference. Sizes are counted once per object (`sizes`, by id), so
+    the count itself never expands anything; an alias inside its own anchor (a cycle) is refused too.
+    """
+    if not isinstance(value, dict | list):
+        return 1
+    key = id(value)
+    if key in sizes:
+        return sizes[key]
+    if key in open_containers:
+        raise ConfigError(f"{where}: a YAML alias refers to a section that contains it; recipes must be trees")
+    open_containers.add(key)
+    items = value.values() if isinstance(value, dict) else value
+    size = 1 + sum(_expanded_size(item, where, sizes, open_containers) for item in items)
+    open_containers.discard(key)
+    if size > MAX_RECIPE_VALUES:
+        raise ConfigError(f"{where}: expands to over {MAX_RECIPE_VALUES} values (nested YAML aliases?); refused")
+    sizes[key] = size
+    return size
 
 
 def apply_overrides(raw: dict, overrides: list[str]) -> dict:
@@ -193,6 +225,7 @@ def apply_overrides(raw: dict, overrides: list[str]) -> dict:
             value = yaml.safe_load(text) if text.strip() else None
         except yaml.YAMLError:
             value = text
+        _expanded_size(value, f"override {key}", {}, set())
         node = result
         parts = key.split(".")
         for part in parts[:-1]:
@@ -238,6 +271,7 @@ def from_dict(cls: type, values: Any, path: str) -> Any:
     ]
     if missing:
         raise ConfigError(f"{_join(path, missing[0])}: required key is missing")
+    check_fields(arguments, cls, path)
     return cls(**arguments)
 
 

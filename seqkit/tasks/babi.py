@@ -26,12 +26,13 @@ from pathlib import Path
 import torch
 from torch.nn import functional
 
+from seqkit.bounds import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.babi import SIZE_FOLDERS, TASK_COUNT, BabiQuestion, read_babi_file, task_file
 from seqkit.data.batching import bucketed_order, epoch_order, epoch_seed
 from seqkit.data.sources import resolve_dataset
 from seqkit.errors import ConfigError, DataFormatError
-from seqkit.heads.memnet import SENTENCE_ENCODINGS, MemoryNetwork
+from seqkit.heads.memnet import SENTENCE_ENCODINGS, TYINGS, MemoryNetwork
 from seqkit.text.vocab import Vocab
 
 FAILED_ABOVE = 5.0  # the paper counts a task as failed when its test error exceeds 5%
@@ -40,12 +41,12 @@ FAILED_ABOVE = 5.0  # the paper counts a task as failed when its test error exce
 @dataclass(frozen=True)
 class BabiData:
     # Folder name under $SEQKIT_DATA_DIR, holding en/ and en-10k/.
-    dataset: str = "babi"
+    dataset: str = setting("babi", pattern=PLAIN_FOLDER_NAME)
     # "1k" (en/) or "10k" (en-10k/).
-    size: str = "1k"
+    size: str = setting("1k", choices=tuple(SIZE_FOLDERS), kind="size")
     # A task number 1..20, or "all" for joint training on the twenty tasks.
-    task: int | str = "all"
-    validation_fraction: float = 0.1
+    task: int | str = setting("all", minimum=1, maximum=TASK_COUNT, choices=("all",), kind="task")
+    validation_fraction: float = setting(0.1, above=0, below=1)
     # A statement or question of more words is an error naming its file and line (bAbI's are under 20 words);
     # memories are padded to the longest sentence of a batch, so one long line would take gigabytes.
     max_tokens: int | None = 100
@@ -53,20 +54,20 @@ class BabiData:
 
 @dataclass(frozen=True)
 class MemoryNetworkConfig:
-    hops: int = 3
-    embedding_size: int = 50
+    hops: int = setting(3, minimum=1, maximum=MAX_LAYERS)
+    embedding_size: int = setting(50, minimum=1, maximum=MAX_WIDTH)
     # "position" (the paper's PE) or "bag_of_words".
-    sentence_encoding: str = "position"
+    sentence_encoding: str = setting("position", choices=SENTENCE_ENCODINGS, kind="sentence encoding")
     temporal: bool = True
     # "adjacent" or "layerwise".
-    tying: str = "adjacent"
+    tying: str = setting("adjacent", choices=TYINGS, kind="tying")
     linear_start: bool = True
-    linear_start_max_epochs: int = 20
+    linear_start_max_epochs: int = setting(20, minimum=1, maximum=MAX_EPOCHS)
     # True: linear start also ends at the first epoch whose validation loss does not fall (the paper's text);
     # False: it lasts exactly linear_start_max_epochs epochs (the authors' released code: 30 at joint training).
     linear_start_stops_on_validation: bool = True
     # Random noise: in training, up to this fraction of empty memories is inserted among the real ones.
-    random_noise: float = 0.1
+    random_noise: float = setting(0.1, minimum=0, maximum=1)
     # True: the inserted empty memories take part in attention (the paper's text); False: they only leave gaps
     # in the real memories' ages, as the authors' code draws the noise.
     random_noise_memories: bool = True
@@ -75,8 +76,8 @@ class MemoryNetworkConfig:
     # over the real memories then sums to less than 1. False: the softmax covers the real memories only.
     unused_slots_attend: bool = False
     # Only the most recent sentences are kept in memory.
-    memory_size: int = 50
-    init_std: float = 0.1
+    memory_size: int = setting(50, minimum=1, maximum=100_000)
+    init_std: float = setting(0.1, above=0, maximum=10)
 
 
 def selected_tasks(data: BabiData) -> list[int]:

@@ -23,6 +23,7 @@ from pathlib import Path
 import datasets
 import torch
 
+from seqkit.bounds import MAX_LAYERS, MAX_WIDTH, Registry, setting
 from seqkit.config import Recipe
 from seqkit.data.arrow_cache import cached_table, file_identity
 from seqkit.data.batching import bucketed_order, collate, epoch_order, epoch_seed
@@ -45,10 +46,10 @@ class PairLimits:
     """The data options both generation tasks read; each task's data section adds its file layout."""
 
     # Keep only the first N pairs of a split (quick experiments); null keeps all.
-    max_train_pairs: int | None = None
-    max_valid_pairs: int | None = None
+    max_train_pairs: int | None = setting(None, minimum=1)
+    max_valid_pairs: int | None = setting(None, minimum=1)
     # Training pairs longer than this many tokens (after segmentation) on either side are left out.
-    max_length: int = 100
+    max_length: int = setting(100, minimum=1, maximum=100_000)
     # Stream the training files through a cached Arrow table (true), read them into memory (false), or decide
     # by size (null: stream above 64 MB); see seqkit/data/arrow_cache.py.
     stream: bool | None = None
@@ -67,46 +68,37 @@ def load_pair_splits(data: PairLimits, paths: dict[str, tuple[Path, Path]]) -> d
 @dataclass(frozen=True)
 class SubwordConfig:
     # Pieces per sentencepiece model; null splits on whitespace instead.
-    vocab_size: int | None = 8000
+    vocab_size: int | None = setting(8000, minimum=2, maximum=1_000_000)
     # One model trained on both sides (shared pieces), or one per side.
     joint: bool = True
-    model_type: str = "unigram"
+    # sentencepiece's model types.
+    model_type: str = setting("unigram", choices=("unigram", "bpe", "char", "word"), kind="model type")
 
 
 @dataclass(frozen=True)
 class Seq2SeqConfig:
     """The decoder, its training options, and how outputs are searched."""
 
-    embedding_size: int = 256
-    hidden_size: int = 512
-    num_layers: int = 1
+    embedding_size: int = setting(256, minimum=1, maximum=MAX_WIDTH)
+    hidden_size: int = setting(512, minimum=1, maximum=MAX_WIDTH)
+    num_layers: int = setting(1, minimum=1, maximum=MAX_LAYERS)
     # additive (Bahdanau), dot or general (Luong).
-    attention: str = "general"
+    attention: str = setting("general", choices=ATTENTION_KINDS, kind="attention")
     input_feeding: bool = False
     bridge: bool = True
-    dropout: float = 0.3
+    dropout: float = setting(0.3, minimum=0, below=1)
     tie_embeddings: bool = True
-    label_smoothing: float = 0.1
+    label_smoothing: float = setting(0.1, minimum=0, below=1)
     copy: bool = False
     # The decoder's recurrent cell (a fused one: lstm, gru, elman, irnn); null takes rnn.cell when it is fused,
     # else gru.
-    decoder_cell: str | None = None
+    decoder_cell: str | None = setting(None, choices=Registry("seqkit.layers.cells", "FUSED_CELLS"), kind="cell")
     # Search used by evaluation and by default in translate/summarize; 1 is greedy.
-    beam: int = 5
-    length_penalty: float = 1.0
-    max_length_ratio: float = 2.0
+    beam: int = setting(5, minimum=1, maximum=1000)
+    length_penalty: float = setting(1.0, minimum=0, maximum=10)
+    max_length_ratio: float = setting(2.0, above=0, maximum=100)
     # n > 0: no output repeats an n-gram of its own (see seqkit/decoding.py); 0 lets it.
-    no_repeat_ngram: int = 0
-
-    def __post_init__(self) -> None:
-        # Checked here so that `seqkit validate` catches them, not only building the model.
-        if self.attention not in ATTENTION_KINDS:
-            choices = ", ".join(ATTENTION_KINDS)
-            raise ConfigError(f"head.attention: unknown kind {self.attention!r} (choose from: {choices})")
-        if self.beam < 1 or self.max_length_ratio <= 0:
-            raise ConfigError("head.beam must be at least 1 and head.max_length_ratio above 0")
-        if self.no_repeat_ngram < 0:
-            raise ConfigError(f"head.no_repeat_ngram: must be 0 (off) or more, got {self.no_repeat_ngram}")
+    no_repeat_ngram: int = setting(0, minimum=0, maximum=1000)
 
 
 @dataclass

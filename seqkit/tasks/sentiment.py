@@ -17,13 +17,14 @@ from pathlib import Path
 
 import torch
 
+from seqkit.bounds import MAX_WIDTH, PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.labelled_text import LabelledText, read_labelled_texts
 from seqkit.data.sources import resolve_dataset
 from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, DataFormatError, InputError
-from seqkit.heads.classifier import ClassifierHead
+from seqkit.heads.classifier import POOLINGS, ClassifierHead
 from seqkit.metrics import accuracy
 from seqkit.text.tokenize import word_tokenize
 from seqkit.text.truncate import SIDES, TruncationReport, truncate
@@ -39,33 +40,40 @@ class SentimentData:
     """Where the labelled texts are, their fields, and how documents are cleaned and cut."""
 
     # Folder name under $SEQKIT_DATA_DIR (or --data DIR).
-    dataset: str = "imdb"
+    dataset: str = setting("imdb", pattern=PLAIN_FOLDER_NAME)
     # File names in that folder; the format (jsonl, tsv, csv, optionally .gz) comes from the name.
     train: str = "train.jsonl.gz"
     # null: hold out `valid_fraction` of the training file as the dev split.
     valid: str | None = None
     test: str = "test.jsonl.gz"
-    valid_fraction: float = 0.1
+    valid_fraction: float = setting(0.1, above=0, below=1)
     text_field: str = "text"
     label_field: str = "label"
     lowercase: bool = True
     # Turn HTML line breaks (`<br />`, as in IMDB) into spaces before tokenizing.
     remove_markup: bool = True
     # Documents longer than this many tokens are cut (null keeps all); `truncate` says which part stays.
-    max_tokens: int | None = None
-    truncate: str = "head+tail"
+    max_tokens: int | None = setting(None, minimum=1)
+    truncate: str = setting("head+tail", choices=SIDES, kind="side")
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
     # "rnn" (the recurrent layer of the `rnn:` section), "cnn" (Kim's text CNN) or "none" (bag of n-grams).
-    context: str = "rnn"
+    context: str = setting("rnn", choices=("rnn", "cnn", "none"), kind="context")
     # last | mean | max | attention (the CNN always pools by max).
-    pooling: str = "max"
-    attention_size: int = 100
-    cnn_widths: tuple[int, ...] = (3, 4, 5)
-    cnn_channels: int = 100
-    dropout: float = 0.5
+    pooling: str = setting("max", choices=POOLINGS, kind="pooling")
+    attention_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
+    cnn_widths: tuple[int, ...] = setting((3, 4, 5), minimum=1, maximum=1000)
+    cnn_channels: int = setting(100, minimum=1, maximum=MAX_WIDTH)
+    dropout: float = setting(0.5, minimum=0, below=1)
+
+    def __post_init__(self) -> None:
+        # ClassifierHead refuses these too; checked here so that `seqkit validate` refuses them as training does.
+        if self.pooling == "last" and self.context != "rnn":
+            raise ConfigError("head.pooling: 'last' reads the final states of a recurrent layer; set head.context=rnn")
+        if self.context == "cnn" and self.pooling != "max":
+            raise ConfigError("head.pooling: the text CNN pools by max over time; set head.pooling=max")
 
 
 class SentimentTask:

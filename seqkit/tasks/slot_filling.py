@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from seqkit.bounds import MAX_WIDTH, PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout, write_conll
@@ -32,9 +33,9 @@ class SlotFillingData:
     """Where the sentences are and how they are laid out."""
 
     # Folder name under $SEQKIT_DATA_DIR and in the cache.
-    dataset: str = "atis"
+    dataset: str = setting("atis", pattern=PLAIN_FOLDER_NAME)
     # "atis" (split folders with seq.in/seq.out/label) or "conll" (one column file per split).
-    format: str = "atis"
+    format: str = setting("atis", choices=("atis", "conll"), kind="format")
     # Split folder names (atis) or file names (conll).
     train: str = "train"
     valid: str = "valid"
@@ -67,22 +68,16 @@ class TaggerConfig:
     use_crf: bool = True
     # Predict an utterance-level intent too (needs `label` files).
     intent: bool = True
-    intent_weight: float = 1.0
+    intent_weight: float = setting(1.0, minimum=0, maximum=1000)
     # What the intent reads besides the final states: "max" over time, "attention" (self-attentive weighted
     # sum, Liu and Lane 2016) or "max+attention"; or "tokens", a vote of every position's own intent
     # (Qin et al. 2019). intent_attention_size is the attention's hidden width.
-    intent_pooling: str = "max"
-    intent_attention_size: int = 100
+    intent_pooling: str = setting("max", choices=INTENT_POOLINGS, kind="pooling")
+    intent_attention_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
     # Give the intent its own one-layer recurrent layer (as wide as rnn) over the shared input encoder, instead
     # of reading the slot tagger's states (the separate-encoder joint models of Wang et al. 2018).
     intent_encoder: bool = False
-    dropout: float = 0.3
-
-    def __post_init__(self) -> None:
-        # Checked here so that `seqkit validate` catches it, not only building the model.
-        if self.intent_pooling not in INTENT_POOLINGS:
-            choices = ", ".join(INTENT_POOLINGS)
-            raise ConfigError(f"head.intent_pooling: unknown pooling {self.intent_pooling!r} (choose from: {choices})")
+    dropout: float = setting(0.3, minimum=0, below=1)
 
 
 class SlotFillingTask:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqkit.bounds import PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.parallel import TextPair
 from seqkit.data.sources import resolve_dataset
@@ -23,7 +24,7 @@ PREFIX_WORDS = 8
 
 @dataclass(frozen=True)
 class TitleData(PairLimits):
-    dataset: str = "gigaword"
+    dataset: str = setting("gigaword", pattern=PLAIN_FOLDER_NAME)
     train_source: str = "train.article.txt.gz"
     train_target: str = "train.title.txt.gz"
     valid_source: str = "valid.article.filter.txt"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from seqkit.bounds import PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.parallel import TextPair
 from seqkit.data.sources import resolve_dataset
@@ -21,7 +22,7 @@ from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 @dataclass(frozen=True)
 class TranslationData(PairLimits):
-    dataset: str = "multi30k"
+    dataset: str = setting("multi30k", pattern=PLAIN_FOLDER_NAME)
     src_lang: str = "de"
     tgt_lang: str = "en"
     # A split's file in one language; `{split}` and `{lang}` are filled in.
@@ -30,6 +31,14 @@ class TranslationData(PairLimits):
     valid: str = "val"
     test: str = "test_2016_flickr"
     subwords: SubwordConfig = field(default_factory=SubwordConfig)
+
+    def __post_init__(self) -> None:
+        # Checked here so that `seqkit validate` refuses a pattern that finding the files would.
+        try:
+            self.file_pattern.format(split="train", lang="de")
+        except (KeyError, IndexError, ValueError) as error:
+            pattern = self.file_pattern
+            raise ConfigError(f"data.file_pattern: {pattern!r} uses only {{split}}, {{lang}} ({error!r})") from None
 
 
 class TranslationTask:
