@@ -10,14 +10,35 @@ Shape legend used in comments and docstrings across the package:
 
 from seqkit.version import __version__
 
-__all__ = ["__version__", "Tagger", "Reader", "Classifier", "Translator", "Summarizer"]
+# The public API, importable as `seqkit.<name>`; each name lives in the module given here. The modules pull in
+# torch and the model zoo, so they are imported on first use: `import seqkit` (and `seqkit --help`) stays fast.
+_LAZY = {
+    "Tagger": "seqkit.api",
+    "TaggedText": "seqkit.api",
+    "Classifier": "seqkit.api",
+    "Classification": "seqkit.api",
+    "Explanation": "seqkit.api",
+    "Reader": "seqkit.api",
+    "ReadAnswer": "seqkit.api",
+    "Translator": "seqkit.api",
+    "Summarizer": "seqkit.api",
+    "train": "seqkit.api",
+    "evaluate": "seqkit.api",
+    "load_recipe": "seqkit.api",
+    "SeqkitError": "seqkit.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
 
 
 def __getattr__(name: str):
-    # The predictors pull in torch and the model zoo; import them lazily so that
-    # `import seqkit` (and `seqkit --help`) stays fast.
-    if name in ("Tagger", "Reader", "Classifier", "Translator", "Summarizer"):
-        from seqkit import api
+    if name in _LAZY:
+        import importlib
 
-        return getattr(api, name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    # Module attributes plus the lazy names, so that dir(), help() and tab completion show the public API.
+    return sorted({*globals(), *__all__})

@@ -19,7 +19,7 @@ import torch
 
 from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml, to_dict
 from seqkit.device import place, resolve_device
-from seqkit.errors import ConfigError, InputError, RunDirError
+from seqkit.errors import ConfigError, DataNotFoundError, InputError, RunDirError
 from seqkit.run_dir import (
     CONFIG,
     RunLock,
@@ -30,7 +30,8 @@ from seqkit.run_dir import (
     write_run_start,
 )
 from seqkit.tasks import get_task
-from seqkit.text.tokenize import word_tokenize
+from seqkit.text.tokenize import word_offsets
+from seqkit.trained_data import evaluation_data, record_data_folder, with_note
 
 
 def load_recipe(task_name: str | None, recipe: str | Path | None, overrides: list[str] = ()) -> Recipe:
@@ -63,11 +64,12 @@ def train(
     overwrite: bool = False,
     show_progress: bool | None = None,
     tensorboard: bool = False,
-    device: str = "cpu",
+    device: str = "auto",
 ) -> Path:
     """Train a model; returns the run dir. With `resume`, the run dir's own config is used.
 
-    `device` is where the model trains ("cpu" or "cuda"; under torchrun each process takes its local GPU).
+    `device` is where the model trains ("auto": a GPU when there is one; "cpu"; "cuda"; under torchrun each
+    process takes its local GPU).
 
     Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
     """
@@ -102,6 +104,7 @@ def train(
             vocabularies = task.build_vocabularies(config, splits["train"])
             if main_process:
                 write_run_start(out, config, vocabularies)
+                record_data_folder(out, data_dir)
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
         model = build_model(config, vocabularies).to(target)
         trainer = Trainer(
@@ -131,7 +134,7 @@ DECODING_SETTINGS = ("head.beam", "head.length_penalty", "head.max_length_ratio"
 
 
 def evaluate(
-    run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "cpu", decoding: list[str] = ()
+    run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "auto", decoding: list[str] = ()
 ) -> dict:
     """Score a run dir on a split and record the scores in its metrics.json.
 
@@ -147,7 +150,12 @@ def evaluate(
     task = get_task(recipe.task)
     if decoding:
         recipe = with_decoding(recipe, list(decoding))
-    sentences = task.load_splits(recipe, data_dir, (split,))[split]
+    # Without --data, the folder the run was trained on (recorded in run.json) while it still exists.
+    data_dir, note = evaluation_data(run_dir, data_dir)
+    try:
+        sentences = task.load_splits(recipe, data_dir, (split,))[split]
+    except DataNotFoundError as error:
+        raise with_note(error, note) from None
     scores = task.evaluate(model, recipe, vocabularies, sentences)
     if Path(run_dir).is_dir():  # a packed file or a hub model is read as it is; its scores are only returned
         update_metrics(run_dir, " ".join([split, *decoding]), scores)
@@ -168,7 +176,7 @@ def with_decoding(recipe: Recipe, overrides: list[str]) -> Recipe:
 
 
 def load_predictor_parts(
-    run_dir: str | Path, task: str, what: str, device: str = "cpu", quantize: str | None = None
+    run_dir: str | Path, task: str, what: str, device: str = "auto", quantize: str | None = None
 ) -> tuple[Recipe, dict, torch.nn.Module]:
     """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task.
 
@@ -177,6 +185,8 @@ def load_predictor_parts(
     """
     from seqkit.quantization import quantize as quantized
 
+    if quantize is not None and device == "auto":
+        device = "cpu"  # int8 kernels exist on the CPU only, so a GPU is never the automatic choice here
     if quantize is not None and device != "cpu":
         raise ConfigError(f"--quantize {quantize} runs on the CPU; it cannot be combined with --device {device}")
     target = resolve_device(device)
@@ -189,7 +199,9 @@ def load_predictor_parts(
 
 @dataclass
 class TaggedText:
-    """One tagged text: tokens, a BIO tag per token, the slot spans, and the intent when the model has one."""
+    """One tagged text: tokens as written, a BIO tag per token, the slot spans, and the intent when the model has
+    one. Each span holds token indices (`start`, `end`), character offsets into `text` (`start_char`,
+    `end_char`) and its `text` as written there."""
 
     text: str
     tokens: list[str]
@@ -209,8 +221,76 @@ class TaggedText:
         }
 
 
+@dataclass(frozen=True)
+class TaggerInput:
+    """One text to tag: the text as written, its tokens (casing kept) and their character offsets in it."""
+
+    text: str
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+
+    def model_tokens(self, lowercase: bool) -> list[str]:
+        """The tokens the model reads: lowercased for a model trained on lowercased text, the output keeps them."""
+        return [token.lower() for token in self.tokens] if lowercase else self.tokens
+
+
+def tagger_inputs(texts, is_split_into_words: bool = False) -> tuple[list[TaggerInput], bool]:
+    """(the texts to tag, whether one text rather than a list was given); bad input is an InputError naming it.
+
+    Raw text is a string or a list of strings. Pre-split text (`is_split_into_words`, as in Hugging Face
+    tokenizers) is one list of tokens or a list of such lists; its text is the tokens joined by single spaces.
+    """
+    if is_split_into_words:
+        if isinstance(texts, str):
+            raise InputError("is_split_into_words=True: pass a list of tokens, or a list of such lists")
+        single = len(texts) > 0 and all(isinstance(item, str) for item in texts)
+        batch = [texts] if single else list(texts)
+        names = ["tokens"] if single else [f"texts[{index}]" for index in range(len(batch))]
+        return [_split_input(tokens, name) for tokens, name in zip(batch, names, strict=True)], single
+    single = isinstance(texts, str)
+    batch = [texts] if single else list(texts)
+    inputs = []
+    for index, text in enumerate(batch):
+        name = "text" if single else f"texts[{index}]"
+        if not isinstance(text, str):
+            raise InputError(f"{name}: expected a string, got {type(text).__name__}")
+        offsets = word_offsets(text)
+        if not offsets:
+            raise InputError(f"{name}: empty text, nothing to tag")
+        inputs.append(TaggerInput(text, [text[start:end] for start, end in offsets], offsets))
+    return inputs, single
+
+
+def _split_input(tokens, name: str) -> TaggerInput:
+    if isinstance(tokens, str) or not isinstance(tokens, list | tuple):
+        raise InputError(f"{name}: expected a list of tokens, got {type(tokens).__name__}")
+    if not tokens:
+        raise InputError(f"{name}: no tokens, nothing to tag")
+    offsets, start = [], 0
+    for index, token in enumerate(tokens):
+        if not isinstance(token, str) or not token.strip():
+            raise InputError(f"{name}[{index}]: a token must be a non-blank string, got {token!r}")
+        offsets.append((start, start + len(token)))
+        start += len(token) + 1  # the joining space
+    return TaggerInput(" ".join(tokens), list(tokens), offsets)
+
+
+def tagged_text(item: TaggerInput, prediction: dict) -> TaggedText:
+    """A TaggedText from a text's input and its prediction (tags, and intent with probability if any)."""
+    from seqkit.tasks.slot_filling import spans_of
+
+    return TaggedText(
+        text=item.text,
+        tokens=list(item.tokens),
+        tags=prediction["tags"],
+        spans=spans_of(item.text, item.offsets, prediction["tags"]),
+        intent=prediction.get("intent"),
+        intent_probability=prediction.get("intent_probability"),
+    )
+
+
 class Tagger:
-    """A slot-filling / NER model loaded from a run dir; `tag` works on a batch of raw texts."""
+    """A slot-filling / NER model loaded from a run dir; `tag` takes one text or a batch, raw or pre-split."""
 
     def __init__(self, recipe: Recipe, vocabularies, model):
         self.recipe = recipe
@@ -219,35 +299,24 @@ class Tagger:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Tagger:
+    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Tagger:
         return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger", device, quantize))
 
-    def tag(self, texts: list[str], batch_size: int = 256) -> list[TaggedText]:
-        """Tokenize and tag each text. An empty (or whitespace-only) text raises InputError naming its index."""
-        from seqkit.tasks.slot_filling import spans_of
+    def tag(
+        self, texts: str | list[str] | list[list[str]], batch_size: int = 256, is_split_into_words: bool = False
+    ) -> TaggedText | list[TaggedText]:
+        """Tag one text (a string: one TaggedText back) or a list of texts (a list back, in order).
 
-        if isinstance(texts, str):
-            raise InputError("tag() takes a list of texts; wrap a single text in a list")
-        token_lists = []
-        for index, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
-            tokens = word_tokenize(text, lowercase=self.recipe.data.lowercase)
-            if not tokens:
-                raise InputError(f"texts[{index}]: empty text, nothing to tag")
-            token_lists.append(tokens)
+        With `is_split_into_words`, `texts` is one list of tokens (one result) or a list of such lists. Tokens
+        keep their casing; a model trained on lowercased text reads them lowercased. An empty text raises
+        InputError naming it (`texts[3]`).
+        """
+        inputs, single = tagger_inputs(texts, is_split_into_words)
+        lowercase = self.recipe.data.lowercase
+        token_lists = [item.model_tokens(lowercase) for item in inputs]
         predictions = self.task.predict(self.model, self.recipe, self.vocabularies, token_lists, batch_size)
-        return [
-            TaggedText(
-                text=text,
-                tokens=tokens,
-                tags=prediction["tags"],
-                spans=spans_of(tokens, prediction["tags"]),
-                intent=prediction.get("intent"),
-                intent_probability=prediction.get("intent_probability"),
-            )
-            for text, tokens, prediction in zip(texts, token_lists, predictions, strict=True)
-        ]
+        results = [tagged_text(item, prediction) for item, prediction in zip(inputs, predictions, strict=True)]
+        return results[0] if single else results
 
 
 @dataclass
@@ -276,7 +345,7 @@ class Reader:
     model: torch.nn.Module
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Reader:
+    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Reader:
         return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader", device, quantize))
 
     def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
@@ -356,7 +425,7 @@ class Classifier:
         self.task = get_task(recipe.task)
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Classifier:
+    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Classifier:
         return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier", device, quantize))
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
@@ -407,13 +476,17 @@ class Classifier:
 class _GenerationModel:
     """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
 
-    def __init__(self, run_dir: str | Path, task_name: str, device: str = "cpu", quantize: str | None = None):
+    def __init__(self, run_dir: str | Path, task_name: str, device: str = "auto", quantize: str | None = None):
         what = f"a {task_name!r} model"
         self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, what, device, quantize)
 
     def generate(
         self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
     ):
+        """Per text, its n_best outputs, best first. The API and the CLI (`--n-best`) both come through here.
+
+        Without a `beam`, the recipe's beam is used, widened to `n_best` when that asks for more outputs.
+        """
         from seqkit.tasks.generation import generate
 
         if isinstance(texts, str):
@@ -423,6 +496,8 @@ class _GenerationModel:
                 raise InputError(f"texts[{index}]: expected a string, got {type(text).__name__}")
             if not text.strip():
                 raise InputError(f"texts[{index}]: empty text, nothing to generate from")
+        if beam is None:
+            beam = max(self.recipe.head.beam, n_best)
         arguments = (list(texts), beam, n_best, with_attention, batch_size)
         return generate(self.model, self.recipe, self.vocabularies, *arguments)
 
@@ -436,14 +511,13 @@ class _GenerationPredictor:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "cpu", quantize: str | None = None) -> Self:
+    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Self:
         return cls(_GenerationModel(run_dir, cls.task_name, device, quantize))
 
-    def _best(self, texts: list[str], beam: int | None, with_attention: bool, batch_size: int):
-        return [found[0] for found in self.generator.generate(texts, beam, 1, with_attention, batch_size)]
-
-    def _n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int):
-        return self.generator.generate(texts, beam, n_best, False, batch_size)
+    def _outputs(self, texts: list[str], beam: int | None, n_best: int | None, with_attention: bool, batch_size: int):
+        """The best output per text (n_best None), else a list of n_best outputs per text, best first."""
+        found = self.generator.generate(texts, beam, n_best or 1, with_attention, batch_size)
+        return [outputs[0] for outputs in found] if n_best is None else found
 
 
 class Translator(_GenerationPredictor):
@@ -452,14 +526,23 @@ class Translator(_GenerationPredictor):
     task_name = "translation"
 
     def translate(
-        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+        self,
+        texts: list[str],
+        beam: int | None = None,
+        with_attention: bool = False,
+        batch_size: int = 64,
+        n_best: int | None = None,
     ):
-        """The best translation of each text (a Generated: text, tokens, score, optional attention)."""
-        return self._best(texts, beam, with_attention, batch_size)
+        """The best translation of each text (a Generated: text, tokens, score, optional attention).
 
-    def translate_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
-        """Per text, its n_best translations, best first."""
-        return self._n_best(texts, beam, n_best, batch_size)
+        With `n_best`, a list per text of its n_best translations, best first: what `seqkit translate --n-best`
+        prints. Without a `beam`, the recipe's beam is used, widened to n_best if that is larger.
+        """
+        return self._outputs(texts, beam, n_best, with_attention, batch_size)
+
+    def translate_n_best(self, texts: list[str], beam: int | None, n_best: int, batch_size: int = 64):
+        """Per text, its n_best translations, best first (the same as `translate(..., n_best=n_best)`)."""
+        return self._outputs(texts, beam, n_best, False, batch_size)
 
 
 class Summarizer(_GenerationPredictor):
@@ -468,11 +551,19 @@ class Summarizer(_GenerationPredictor):
     task_name = "title-generation"
 
     def summarize(
-        self, texts: list[str], beam: int | None = None, with_attention: bool = False, batch_size: int = 64
+        self,
+        texts: list[str],
+        beam: int | None = None,
+        with_attention: bool = False,
+        batch_size: int = 64,
+        n_best: int | None = None,
     ):
-        """The best title for each text (a Generated: text, tokens, score, optional attention)."""
-        return self._best(texts, beam, with_attention, batch_size)
+        """The best title for each text (a Generated: text, tokens, score, optional attention).
 
-    def summarize_n_best(self, texts: list[str], beam: int, n_best: int, batch_size: int = 64):
-        """Per text, its n_best titles, best first."""
-        return self._n_best(texts, beam, n_best, batch_size)
+        With `n_best`, a list per text of its n_best titles, best first, as `seqkit summarize --n-best` prints.
+        """
+        return self._outputs(texts, beam, n_best, with_attention, batch_size)
+
+    def summarize_n_best(self, texts: list[str], beam: int | None, n_best: int, batch_size: int = 64):
+        """Per text, its n_best titles, best first (the same as `summarize(..., n_best=n_best)`)."""
+        return self._outputs(texts, beam, n_best, False, batch_size)

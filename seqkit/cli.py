@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +20,9 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Neural seque
 
 RecipeOption = Annotated[str | None, typer.Option("--recipe", "-r", help="Recipe name or YAML path.")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Folder holding the dataset's raw files.")]
-DeviceOption = Annotated[str, typer.Option("--device", help="cpu (default) or cuda (cuda:N for one GPU).")]
+DeviceOption = Annotated[
+    str, typer.Option("--device", help="auto (default: a GPU when there is one, else the CPU), cpu, cuda or cuda:N.")
+]
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a recipe value, e.g. --set train.epochs=5.")
 ]
@@ -53,7 +56,7 @@ def train(
     tensorboard: Annotated[
         bool, typer.Option("--tensorboard", help="Log scalars to RUN_DIR/tensorboard (needs tensorboard).")
     ] = False,
-    device: DeviceOption = "cpu",
+    device: DeviceOption = "auto",
     amp: Annotated[bool, typer.Option("--amp", help="Mixed precision on CUDA (sets train.amp).")] = False,
 ) -> None:
     """Train a model from a recipe and write a run dir (with curves.png when matplotlib is installed)."""
@@ -91,7 +94,7 @@ def evaluate(
     split: Annotated[str, typer.Option("--split", help="train, valid or test.")] = "test",
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the scores as JSON.")] = False,
-    device: DeviceOption = "cpu",
+    device: DeviceOption = "auto",
     settings: Annotated[
         list[str] | None,
         typer.Option("--set", help="A search setting for this evaluation: head.beam, head.length_penalty, "
@@ -112,38 +115,32 @@ def evaluate(
 @app.command()
 def tag(
     run_dir: Annotated[Path, typer.Argument(help="A slot-filling or NER run dir.")],
-    texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag; stdin lines when none.")] = None,
+    texts: Annotated[list[str] | None, typer.Argument(help="Texts to tag; --input or stdin lines when none.")] = None,
+    input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Texts, one a line (or stdin).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per text.")] = False,
+    device: DeviceOption = "auto",
     quantize: QuantizeOption = None,
 ) -> None:
-    """Tag texts with slots (and the intent): `token/TAG` per token, then the intent."""
-    from seqkit.api import Tagger
+    """Tag texts with slots (and the intent): `token/TAG` per token, then the intent; one output line per text.
 
-    tagger = Tagger.load(run_dir, quantize=quantize)
-    if texts:
-        numbered = [(None, text) for text in texts]
-    else:
-        numbered = ((number, line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1))
-    failures = 0
+    An empty line gets an empty result (an empty line, or JSON without tokens), so output lines match input lines.
+    """
+    from seqkit.api import TaggedText, Tagger
+
+    tagger = Tagger.load(run_dir, device, quantize=quantize)
     # Stream in chunks: each chunk is tagged as one batch, and output appears as soon as it is ready.
-    for chunk in _chunks(numbered, size=256):
-        valid = []
-        for number, text in chunk:
-            if text.strip():
-                valid.append(text)
-                continue
-            where = f"stdin:{number}" if number is not None else "argument"
-            typer.echo(f"error: {where}: empty text, nothing to tag", err=True)
-            failures += 1
-        for result in tagger.tag(valid) if valid else []:
+    for chunk in _chunks((text for _, text in _texts_or_stdin(texts, input_file)), size=256):
+        real = [text for text in chunk if text.strip()]
+        tagged = iter(tagger.tag(real) if real else [])
+        for text in chunk:
+            result = next(tagged) if text.strip() else TaggedText(text, tokens=[], tags=[])
             if as_json:
                 typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
             else:
-                tagged = " ".join(f"{token}/{tag}" for token, tag in zip(result.tokens, result.tags, strict=True))
+                pairs = " ".join(f"{token}/{tag}" for token, tag in zip(result.tokens, result.tags, strict=True))
                 intent = f"\t{result.intent} ({result.intent_probability:.3f})" if result.intent else ""
-                typer.echo(f"{tagged}{intent}")
-    if failures:
-        raise typer.Exit(1)
+                typer.echo(f"{pairs}{intent}")
+
 
 TextsArgument = Annotated[list[str] | None, typer.Argument(help="Texts; stdin lines when none.")]
 
@@ -239,7 +236,7 @@ def _generation_command(predictor_name: str, summary: str):
         n_best: NBestOption = 1,
         batch_size: BatchOption = 64,
         attention: AttentionOption = None,
-        device: DeviceOption = "cpu",
+        device: DeviceOption = "auto",
         quantize: QuantizeOption = None,
     ) -> None:
         from seqkit import api
@@ -338,18 +335,23 @@ def answer(
 def classify(
     run_dir: Annotated[Path, typer.Argument(help="A sentiment (document classification) run dir.")],
     texts: TextsArgument = None,
+    input_file: Annotated[Path | None, typer.Option("--input", "-i", help="Texts, one a line (or stdin).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON per text, with probabilities.")] = False,
+    device: DeviceOption = "auto",
     quantize: QuantizeOption = None,
 ) -> None:
-    """Classify texts: the label and its probability per text (tab-separated), or JSON."""
+    """Classify texts: the label and its probability per text (tab-separated), or JSON.
+
+    An empty line gets an empty result (an empty line, or JSON with label null), so output lines match input lines.
+    """
     from seqkit.api import Classifier
 
-    classifier = Classifier.load(run_dir, quantize=quantize)
+    classifier = Classifier.load(run_dir, device, quantize=quantize)
     failures = 0
-    for where, text in _texts_or_stdin(texts):
+    for where, text in _texts_or_stdin(texts, input_file):
         if not text.strip():
-            typer.echo(f"error: {where}: empty text, nothing to classify", err=True)
-            failures += 1
+            empty = {"text": text, "label": None, "probability": None, "probabilities": {}}
+            typer.echo(json.dumps(empty, ensure_ascii=False) if as_json else "")
             continue
         try:
             (result,) = classifier.classify([text])
@@ -400,11 +402,32 @@ def explain(
             typer.echo("attention: " + ", ".join(f"{t} {w:.3f}" for w, t in top))
 
 
-def _texts_or_stdin(texts: list[str] | None) -> list[tuple[str, str]]:
-    """(where, text) pairs: the arguments, or each line of stdin when there are none."""
+def _texts_or_stdin(texts: list[str] | None, input_file: Path | None = None) -> Iterator[tuple[str, str]]:
+    """(where, text) pairs: the arguments, or else each line of `input_file` or stdin, read lazily as it comes.
+
+    Lines are decoded here, strictly as UTF-8, whatever the locale: a line that is not is a one-line InputError
+    naming it (`stdin:3`), never a traceback or text with undecodable bytes passed on.
+    """
+    from seqkit.errors import InputError
+
     if texts:
-        return [(f"argument {number}", text) for number, text in enumerate(texts, start=1)]
-    return [(f"stdin:{number}", line.rstrip("\n")) for number, line in enumerate(sys.stdin, start=1)]
+        yield from ((f"argument {number}", text) for number, text in enumerate(texts, start=1))
+        return
+    name = str(input_file) if input_file else "stdin"
+    try:
+        source = open(input_file, "rb") if input_file else sys.stdin.buffer
+    except OSError as error:
+        raise InputError(f"--input {input_file}: {error.strerror}") from None
+    try:
+        for number, line in enumerate(source, start=1):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(f"{name}:{number}: not UTF-8 text") from None
+            yield f"{name}:{number}", text.rstrip("\r\n")
+    finally:
+        if input_file:
+            source.close()
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Where a model runs: `--device cpu` (the default) or `--device cuda`.
+"""Where a model runs: `--device auto` (the default: the GPU when there is one, else the CPU), `cpu` or `cuda`.
 
 `resolve_device` turns the option into a torch.device, refusing in one line a device this machine lacks; under
 torchrun each process takes the GPU of its local rank. The trainer moves each batch to its model's device.
@@ -20,18 +20,26 @@ from seqkit.errors import ConfigError
 CPU = torch.device("cpu")
 
 
+AUTO = "auto"
+
+
 def resolve_device(name: str | torch.device | None) -> torch.device:
-    """'cpu', 'cuda' or 'cuda:N' -> torch.device; a ConfigError names what is missing."""
+    """'auto', 'cpu', 'cuda' or 'cuda:N' -> torch.device; a ConfigError names what is missing.
+
+    'auto' is 'cuda' where torch sees a GPU and 'cpu' elsewhere, as Hugging Face pipelines and Trainer choose.
+    """
     if name is None:
         return CPU
+    if name == AUTO:
+        name = "cuda" if torch.cuda.is_available() else "cpu"
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ConfigError(f"--device: unknown device {str(name)!r} (choose from: cpu, cuda, cuda:N)") from None
+        raise ConfigError(f"--device: unknown device {str(name)!r} (choose from: auto, cpu, cuda, cuda:N)") from None
     if device.type == "cpu":
         return CPU
     if device.type != "cuda":
-        raise ConfigError(f"--device: {device.type!r} is not supported (choose from: cpu, cuda, cuda:N)")
+        raise ConfigError(f"--device: {device.type!r} is not supported (choose from: auto, cpu, cuda, cuda:N)")
     if not torch.cuda.is_available():
         build = "built without CUDA" if torch.version.cuda is None else "finds no GPU"
         raise ConfigError(

@@ -24,11 +24,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqkit.api import TaggedText
+from seqkit.api import TaggedText, tagged_text, tagger_inputs
 from seqkit.checkpoint import atomic_write_json, atomic_write_with, read_json
-from seqkit.errors import ConfigError, InputError, RunDirError
+from seqkit.errors import ConfigError, RunDirError
 from seqkit.onnx_trace import feature_examples, write_onnx
-from seqkit.text.tokenize import word_tokenize
 from seqkit.text.vocab import Vocab
 
 GRAPH = "tagger.onnx"
@@ -213,21 +212,10 @@ class OnnxTagger:
                 results[index] = prediction
         return results
 
-    def tag(self, texts: list[str]) -> list[TaggedText]:
-        from seqkit.tasks.slot_filling import spans_of
-
-        token_lists = [word_tokenize(text, lowercase=self.settings["lowercase"]) for text in texts]
-        for index, tokens in enumerate(token_lists):
-            if not tokens:
-                raise InputError(f"texts[{index}]: empty text, nothing to tag")
-        return [
-            TaggedText(
-                text,
-                tokens,
-                tags=p["tags"],
-                spans=spans_of(tokens, p["tags"]),
-                intent=p.get("intent"),
-                intent_probability=p.get("intent_probability"),
-            )
-            for text, tokens, p in zip(texts, token_lists, self.predict(token_lists), strict=True)
-        ]
+    def tag(self, texts: str | list[str], is_split_into_words: bool = False) -> TaggedText | list[TaggedText]:
+        """Tag one text or a list of texts exactly as Tagger.tag does (tokens as written, character offsets)."""
+        inputs, single = tagger_inputs(texts, is_split_into_words)
+        token_lists = [item.model_tokens(self.settings["lowercase"]) for item in inputs]
+        predictions = self.predict(token_lists)
+        results = [tagged_text(item, prediction) for item, prediction in zip(inputs, predictions, strict=True)]
+        return results[0] if single else results

@@ -47,7 +47,9 @@ class Span(BaseModel):
     type: str
     start: int = Field(description="Index of the span's first token.")
     end: int = Field(description="Index one past the span's last token.")
-    text: str
+    start_char: int = Field(description="Offset in the text of the span's first character.")
+    end_char: int = Field(description="Offset in the text one past the span's last character.")
+    text: str = Field(description="The span as written in the text.")
 
 
 class TaggedText(BaseModel):

@@ -244,12 +244,26 @@ class SlotFillingTask:
         return scores
 
 
-def spans_of(tokens: list[str], tags: list[str]) -> list[dict]:
-    """The slot spans of a tagged sentence, with their text, in order."""
-    return [
-        {"type": kind, "start": start, "end": end, "text": " ".join(tokens[start:end])}
-        for start, end, kind in sorted(bio_chunks(tags))
-    ]
+def spans_of(text: str, offsets: list[tuple[int, int]], tags: list[str]) -> list[dict]:
+    """The slot spans of a tagged text, in order: token indices (`start`, `end` exclusive), character offsets
+    into `text` (`start_char`, `end_char` exclusive, as spaCy names them) and the text as written there.
+
+    `offsets` are the tokens' character offsets in `text` (one pair per tag).
+    """
+    spans = []
+    for start, end, kind in sorted(bio_chunks(tags)):
+        start_char, end_char = offsets[start][0], offsets[end - 1][1]
+        spans.append(
+            {
+                "type": kind,
+                "start": start,
+                "end": end,
+                "start_char": start_char,
+                "end_char": end_char,
+                "text": text[start_char:end_char],
+            }
+        )
+    return spans
 
 
 def canonical_intent(sentence: TaggedSentence, separator: str | None) -> TaggedSentence:

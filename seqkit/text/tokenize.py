@@ -21,3 +21,12 @@ def word_tokenize(text: str, lowercase: bool = False) -> list[str]:
     if lowercase:
         text = text.lower()
     return _TOKEN.findall(text)
+
+
+def word_offsets(text: str) -> list[tuple[int, int]]:
+    """The (start, end) character offsets in `text` of each token word_tokenize(text) finds, in order.
+
+    Taggers tokenize the text as written, so tokens keep their casing and spans can point back into it; a
+    lowercasing model lowercases the tokens afterwards.
+    """
+    return [match.span() for match in _TOKEN.finditer(text)]
