@@ -10,6 +10,7 @@ The CLI (seqkit/cli.py) calls exactly these functions, so the shell and Python a
 from __future__ import annotations
 
 import contextlib
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,11 +22,14 @@ from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, re
 from seqkit.device import place, resolve_device
 from seqkit.errors import ConfigError, DataNotFoundError, InputError, RunDirError
 from seqkit.run_dir import (
-    CONFIG,
     RunLock,
+    finish_run,
+    finished_without_checkpoint,
     load_run,
+    new_run_folder,
     read_recipe,
     read_vocabularies,
+    refuse_to_replace,
     update_metrics,
     write_run_start,
 )
@@ -87,44 +91,51 @@ def train(
         config = read_recipe(out)
         if overrides:
             raise ConfigError("--set cannot change a run that is resumed; its config.yaml is fixed")
+        if finished_without_checkpoint(out):
+            print(f"note: {out} finished training and kept no checkpoint; there is nothing to resume", file=sys.stderr)
+            distributed.finish()
+            return out
     else:
         config = load_recipe(task_name, recipe, overrides)
         out = Path(out) if out is not None else default_run_dir(str(recipe or get_task(config.task).default_recipe))
-        if main_process and (out / CONFIG).exists() and not overwrite:
-            raise RunDirError(f"{out}: already holds a run; choose another --out, --resume it, or pass --overwrite")
+        if main_process and not overwrite:
+            refuse_to_replace(out)
     task = get_task(config.task)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
     # Only the first process writes; the others train beside it (see seqkit/distributed.py).
     with RunLock(out) if main_process else contextlib.nullcontext():
         splits = task.load_splits(config, data_dir, ("train", "valid"))
-        if resume:
-            vocabularies = read_vocabularies(out)
-        else:
-            vocabularies = task.build_vocabularies(config, splits["train"])
-            if main_process:
-                write_run_start(out, config, vocabularies)
-                record_data_folder(out, data_dir)
+        vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, splits["train"])
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
         model = build_model(config, vocabularies).to(target)
-        trainer = Trainer(
-            model,
-            config.train,
-            out,
-            batches=task.training_batches(config, vocabularies, splits["train"]),
-            evaluate=lambda m: task.evaluate(place(m, target), config, vocabularies, splits["valid"]),
-            metric=task.metric,
-            seed=config.seed,
-            show_progress=show_progress,
-            after_epoch=epoch_pictures(out, task.metric, tensorboard) if main_process else None,
-        )
-        state = trainer.fit(resume=resume)
-        if main_process:
-            # The trainer scored the best epoch on dev already; its log record holds those scores.
-            best = state.history[state.best_epoch - 1] if state.best_epoch else {}
-            dev_scores = {name[len("dev_") :]: value for name, value in best.items() if name.startswith("dev_")}
-            update_metrics(out, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
-        distributed.barrier()
+        batches = task.training_batches(config, vocabularies, splits["train"])
+        # All of the above is checked before a new run writes anything; new_run_folder then says where it goes
+        # (a staging folder when it replaces a run) and removes what a failed start wrote.
+        new_run = main_process and not resume
+        with new_run_folder(out, replace=overwrite) if new_run else contextlib.nullcontext(out) as folder:
+            trainer = Trainer(
+                model,
+                config.train,
+                folder,
+                batches=batches,
+                evaluate=lambda m: task.evaluate(place(m, target), config, vocabularies, splits["valid"]),
+                metric=task.metric,
+                seed=config.seed,
+                show_progress=show_progress,
+                after_epoch=epoch_pictures(folder, task.metric, tensorboard) if main_process else None,
+            )
+            if new_run:
+                write_run_start(folder, config, vocabularies)
+                record_data_folder(folder, data_dir)
+            state = trainer.fit(resume=resume)
+            if main_process:
+                # The trainer scored the best epoch on dev already; its log record holds those scores.
+                best = state.history[state.best_epoch - 1] if state.best_epoch else {}
+                dev_scores = {name[len("dev_") :]: value for name, value in best.items() if name.startswith("dev_")}
+                update_metrics(folder, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
+                finish_run(folder, config.train.keep_checkpoints)
+            distributed.barrier()
     distributed.finish()
     return out
 

@@ -78,18 +78,24 @@ def atomic_replace_directory(target: Path, fill: Callable[[Path], None]) -> None
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         fill(staging)
-        retired = None
-        if target.exists():
-            retired = target.parent / f".{target.name}.retired"
-            if retired.exists():
-                shutil.rmtree(retired)
-            os.replace(target, retired)
-        os.replace(staging, target)
-        if retired is not None:
-            shutil.rmtree(retired)
+        swap_in_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def swap_in_directory(staging: Path, target: Path) -> None:
+    """Rename the complete folder `staging` to `target` (same parent folder); an old `target` goes only afterwards."""
+    staging, target = Path(staging), Path(target)
+    retired = None
+    if target.exists():
+        retired = target.parent / f".{target.name}.retired"
+        if retired.exists():
+            shutil.rmtree(retired)
+        os.replace(target, retired)
+    os.replace(staging, target)
+    if retired is not None:
+        shutil.rmtree(retired)
 
 
 def settled_directory(target: Path) -> Path | None:
@@ -125,6 +131,7 @@ def load_tensors(path: Path) -> dict[str, torch.Tensor]:
 def load_state_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], source: str) -> None:
     """Copy tensors into `module`, refusing missing, unexpected or wrongly shaped entries by name."""
     expected = module.state_dict()
+    parameters = {name for name, _ in module.named_parameters()}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing:
@@ -137,7 +144,21 @@ def load_state_into(module: torch.nn.Module, tensors: dict[str, torch.Tensor], s
                 f"{source}: tensor {name!r} has shape {tuple(tensor.shape)}, "
                 f"the config makes {tuple(expected[name].shape)}"
             )
+        # load_state_dict would cast integers into float weights without a word, and NaN weights tag everything
+        # with one label: a file that training could not have written is refused instead.
+        if tensor.dtype != expected[name].dtype:
+            needed = _dtype_name(expected[name])
+            raise RunDirError(f"{source}: tensor {name!r} has dtype {_dtype_name(tensor)}, the model needs {needed}")
+        if tensor.is_floating_point() and bool(tensor.isnan().any()):
+            raise RunDirError(f"{source}: tensor {name!r} holds NaN values")
+        # Buffers may hold an infinity on purpose (memnet's best loss so far starts at inf); weights never do.
+        if name in parameters and not bool(torch.isfinite(tensor).all()):
+            raise RunDirError(f"{source}: tensor {name!r} holds infinite values")
     module.load_state_dict(tensors)
+
+
+def _dtype_name(tensor: torch.Tensor) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
 
 
 def read_json(path: Path, what: str = "file") -> dict:
@@ -148,3 +169,5 @@ def read_json(path: Path, what: str = "file") -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise RunDirError(f"{path}: not valid JSON ({error})") from None
+    except RecursionError:  # json's decoder recurses once per nested list or object
+        raise RunDirError(f"{path}: JSON nested too deeply") from None

@@ -125,6 +125,9 @@ class TrainConfig:
     max_steps: int | None = setting(None, minimum=1)
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
     amp: bool = False
+    # Keep checkpoints/last (weights, optimizer moments, RNG: several times the model) once training has finished;
+    # false drops it then, as only --resume reads it. An interrupted run always keeps it.
+    keep_checkpoints: bool = False
 
 
 @dataclass(frozen=True)

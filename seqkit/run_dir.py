@@ -7,14 +7,26 @@ truncated or mismatched run dir is refused with a message naming the file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
-from seqkit.checkpoint import atomic_write_json, atomic_write_text, load_state_into, load_tensors, read_json
+from seqkit.checkpoint import (
+    atomic_replace_directory,
+    atomic_write_json,
+    atomic_write_text,
+    load_state_into,
+    load_tensors,
+    read_json,
+    settled_directory,
+    swap_in_directory,
+)
 from seqkit.config import Recipe, build_recipe, to_dict
 from seqkit.errors import ConfigError, RunDirError
 from seqkit.text.vocab import Vocab
@@ -26,16 +38,36 @@ VOCABULARY_FOLDER = "vocab"
 METRICS = "metrics.json"
 RUN_INFO = "run.json"
 LOCK = ".lock"
+CHECKPOINTS = "checkpoints"
+LAST_CHECKPOINT = Path(CHECKPOINTS) / "last"
+# Everything training writes into a run dir (the log, curves and TensorBoard files come from seqkit/training.py
+# and seqkit/training_pictures.py): a failed start removes exactly these, never a user's file in the folder.
+RUN_FILES = (
+    CONFIG,
+    RUN_INFO,
+    VOCABULARY_FOLDER,
+    WEIGHTS,
+    METRICS,
+    CHECKPOINTS,
+    "log.jsonl",
+    "curves.png",
+    "tensorboard",
+)
 
 
 def write_run_start(run_dir: Path, recipe: Recipe, vocabularies: dict[str, Vocab]) -> None:
     """Everything known before training: resolved config, vocabularies, version and command line."""
     run_dir = Path(run_dir)
     atomic_write_text(run_dir / CONFIG, yaml.safe_dump(to_dict(recipe), sort_keys=False))
-    for name, vocabulary in vocabularies.items():
-        # Lexicons are JSON; other kinds (a sentencepiece model) name their own file suffix.
-        suffix = getattr(vocabulary, "file_suffix", ".json")
-        vocabulary.save(run_dir / VOCABULARY_FOLDER / f"{name}{suffix}")
+
+    def fill(folder: Path) -> None:
+        for name, vocabulary in vocabularies.items():
+            # Lexicons are JSON; other kinds (a sentencepiece model) name their own file suffix.
+            suffix = getattr(vocabulary, "file_suffix", ".json")
+            vocabulary.save(folder / f"{name}{suffix}")
+
+    # Replaced as a whole: a vocabulary left by an earlier failed start must not be read beside the new ones.
+    atomic_replace_directory(run_dir / VOCABULARY_FOLDER, fill)
     atomic_write_json(
         run_dir / RUN_INFO,
         {
@@ -45,6 +77,98 @@ def write_run_start(run_dir: Path, recipe: Recipe, vocabularies: dict[str, Vocab
             "task": recipe.task,
         },
     )
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Whether `run_dir` holds a run to keep: a config with best weights or a checkpoint beside it.
+
+    A config alone (with vocabularies and run.json) is a start that was killed before its first epoch ended:
+    nothing in it can be loaded or resumed, so a new run may take its place.
+    """
+    run_dir = Path(run_dir)
+    has_state = (run_dir / WEIGHTS).is_file() or settled_directory(run_dir / LAST_CHECKPOINT) is not None
+    return (run_dir / CONFIG).is_file() and has_state
+
+
+def refuse_to_replace(run_dir: Path) -> None:
+    """A RunDirError when `run_dir` holds a run (see holds_run) that a new one would replace."""
+    if holds_run(run_dir):
+        raise RunDirError(f"{run_dir}: already holds a run; choose another --out, --resume it, or pass --overwrite")
+
+
+@contextlib.contextmanager
+def new_run_folder(run_dir: Path, replace: bool) -> Iterator[Path]:
+    """The folder a new run is written into; the caller holds the RunLock of `run_dir`.
+
+    To replace a run (`replace` and `run_dir` holds one), the new run is built in a staging folder beside it and
+    renamed into place when the body ends without an error; any failure, Ctrl-C included, removes the staging
+    folder and leaves the old run exactly as it was. Otherwise the run is written in place, so that a run
+    stopped after its first checkpoint can be resumed, and a failure before that checkpoint removes what the
+    start wrote: the same command can then simply be run again.
+    """
+    run_dir = Path(run_dir)
+    if replace and holds_run(run_dir):
+        staging = run_dir.parent / f".{run_dir.name}.staging"
+        shutil.rmtree(staging, ignore_errors=True)  # left by a replacement that was killed (we hold the lock)
+        staging.mkdir()
+        try:
+            yield staging
+            # The lock moves in first, so that the swapped-in run dir is never unlocked while we finish.
+            shutil.copyfile(run_dir / LOCK, staging / LOCK)
+            swap_in_directory(staging, run_dir)
+        except BaseException as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            from seqkit.training import TrainingInterrupted
+
+            if isinstance(error, TrainingInterrupted):  # its own message points at the staging folder, now gone
+                raise TrainingInterrupted(
+                    f"training stopped; the new run is discarded and {run_dir} keeps the run it held "
+                    "(an interrupted --overwrite cannot be resumed)"
+                ) from None
+            raise
+        return
+    refuse_to_replace(run_dir)  # checked again under the lock: another run may have finished there meanwhile
+    try:
+        yield run_dir
+    except BaseException:
+        if settled_directory(run_dir / LAST_CHECKPOINT) is None:
+            remove_run_files(run_dir)
+        raise
+
+
+def remove_run_files(run_dir: Path) -> None:
+    """Delete what training writes into `run_dir` (RUN_FILES), leaving any other file there alone."""
+    for name in RUN_FILES:
+        path = Path(run_dir) / name
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def finish_run(run_dir: Path, keep_checkpoints: bool) -> None:
+    """Record in run.json that training finished; drop checkpoints/ unless asked to keep it.
+
+    The checkpoint only serves --resume, which a finished run no longer needs, and it is several times the size
+    of the model (the optimizer's moments). It goes after run.json is marked, so that a process killed while
+    deleting leaves a finished run, which --resume recognises, not a broken checkpoint.
+    """
+    run_dir = Path(run_dir)
+    info = read_json(run_dir / RUN_INFO, "run info") if (run_dir / RUN_INFO).is_file() else {}
+    atomic_write_json(run_dir / RUN_INFO, {**info, "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    folder = run_dir / CHECKPOINTS
+    if not keep_checkpoints and folder.exists():
+        dropped = run_dir / f".{CHECKPOINTS}.dropped"
+        shutil.rmtree(dropped, ignore_errors=True)
+        os.replace(folder, dropped)  # one rename: checkpoints/ is whole or gone, never half deleted
+        shutil.rmtree(dropped)
+
+
+def finished_without_checkpoint(run_dir: Path) -> bool:
+    """A run that finished training and kept no checkpoint (train.keep_checkpoints false): nothing to resume."""
+    path = Path(run_dir) / RUN_INFO
+    finished = path.is_file() and "finished" in read_json(path, "run info")
+    return finished and settled_directory(Path(run_dir) / LAST_CHECKPOINT) is None
 
 
 def read_recipe(run_dir: Path) -> Recipe:
@@ -109,8 +233,11 @@ class RunLock:
 
     def __init__(self, run_dir: Path):
         self.path = Path(run_dir) / LOCK
+        self.created_folder = False
 
     def __enter__(self) -> RunLock:
+        # A folder made only to hold the lock goes again with it when nothing else was written there.
+        self.created_folder = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(2):
             try:
@@ -127,7 +254,11 @@ class RunLock:
         raise RunDirError(f"{self.path}: could not take the run dir lock")
 
     def __exit__(self, *exc_info) -> None:
-        self.path.unlink(missing_ok=True)
+        if self._owner() == os.getpid():  # never another process's lock taken over in the meantime
+            self.path.unlink(missing_ok=True)
+        if self.created_folder:
+            with contextlib.suppress(OSError):  # not empty: a run was written there
+                self.path.parent.rmdir()
 
     def _owner(self) -> int | None:
         try:

@@ -42,8 +42,7 @@ from seqkit.config import SCHEDULES, TrainConfig
 from seqkit.device import model_device, to_device
 from seqkit.errors import ConfigError, RunDirError, SeqkitError
 from seqkit.memory import peak_memory_mib
-
-LAST_CHECKPOINT = Path("checkpoints") / "last"
+from seqkit.run_dir import LAST_CHECKPOINT
 
 
 class TrainingInterrupted(SeqkitError):

@@ -30,9 +30,10 @@ def run_dir(tmp_path_factory):
 
 def test_train_writes_a_complete_run_dir(run_dir):
     for name in ("config.yaml", "model.safetensors", "vocab/words.json", "vocab/tags.json", "vocab/intents.json",
-                 "metrics.json", "run.json", "log.jsonl", "checkpoints/last/trainer.json"):
+                 "metrics.json", "run.json", "log.jsonl"):
         assert (run_dir / name).is_file(), name
     assert not (run_dir / ".lock").exists()
+    assert not (run_dir / "checkpoints").exists()  # only --resume reads it; train.keep_checkpoints keeps it
     info = json.loads((run_dir / "run.json").read_text())
     assert info["seqkit_version"] and "command_line" in info
 

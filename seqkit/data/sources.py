@@ -17,12 +17,13 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from seqkit.checkpoint import atomic_replace_directory
 from seqkit.errors import ConfigError, DataNotFoundError, SeqkitError
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_INSIDE = "must be a path inside the data folder (no absolute path, no '..')"
 
 
 def cache_root() -> Path:
@@ -30,6 +31,22 @@ def cache_root() -> Path:
     if configured:
         return Path(configured)
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "seqkit"
+
+
+def check_split_files(files: dict[str, str | None]) -> None:
+    """Refuse split file names, given by dotted config key, that would leave the dataset folder.
+
+    The names come from recipes and from run dirs' config.yaml, which may come from strangers: `data.test:
+    ../../..` must not make `evaluate` read any file on the machine.
+    """
+    for key, name in files.items():
+        if name is not None and _leaves_folder(name):
+            raise ConfigError(f"{key}: {name!r} {_INSIDE}")
+
+
+def _leaves_folder(relative: str) -> bool:
+    path = PurePath(relative)
+    return path.is_absolute() or ".." in path.parts
 
 
 def has_files(folder: Path, required: list[str]) -> bool:
@@ -49,6 +66,10 @@ def resolve_dataset(
     if not _PLAIN_NAME.match(name):
         # The name becomes a folder under the cache: a recipe must not steer writes elsewhere.
         raise ConfigError(f"data.dataset: {name!r} must be a plain folder name (letters, digits, '_', '-', '.')")
+    # The tasks name the config key (check_split_files); this catches a file name that skipped that check.
+    for relative in required:
+        if _leaves_folder(relative):
+            raise ConfigError(f"data: the file {relative!r} {_INSIDE}")
     if explicit is not None:
         explicit = Path(explicit)
         if has_files(explicit, required):

@@ -21,7 +21,7 @@ from seqkit.bounds import MAX_WIDTH, PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.labelled_text import LabelledText, read_labelled_texts
-from seqkit.data.sources import resolve_dataset
+from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, DataFormatError, InputError
 from seqkit.heads.classifier import POOLINGS, ClassifierHead
@@ -98,6 +98,7 @@ class SentimentTask:
         if not 0.0 < data.valid_fraction < 1.0:
             raise ConfigError(f"data.valid_fraction: must lie between 0 and 1, got {data.valid_fraction}")
         files = {"train": data.train, "valid": data.valid or data.train, "test": data.test}
+        check_split_files({f"data.{split}": getattr(data, split) for split in splits})
         required = sorted({files[split] for split in splits})
         folder = resolve_dataset(data.dataset, required, data_dir)
         read = {name: self._read(folder / name, data) for name in required}

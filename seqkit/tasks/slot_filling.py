@@ -19,7 +19,7 @@ from seqkit.config import Recipe
 from seqkit.data.batching import bucketed_order, collate, epoch_order
 from seqkit.data.hub import sentences_from_dataset, split_off, write_atis_layout, write_conll
 from seqkit.data.readers import TaggedSentence, read_atis_split, read_conll
-from seqkit.data.sources import resolve_dataset
+from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, InputError
 from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
@@ -91,6 +91,7 @@ class SlotFillingTask:
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: SlotFillingData = recipe.data
         names = {"train": data.train, "valid": data.valid, "test": data.test}
+        check_split_files({f"data.{split}": names[split] for split in splits})
         if data.format == "atis":
             required = [f"{names[split]}/{file}" for split in splits for file in ("seq.in", "seq.out")]
         elif data.format == "conll":
@@ -152,9 +153,9 @@ class SlotFillingTask:
             encoder.pretrained_model,
         )
         if sentence is not None:
-            features["tags"] = vocabularies["tags"].ids(sentence.tags)
+            features["tags"] = vocabularies["tags"].label_ids(sentence.tags, "tag")
             if "intents" in vocabularies:
-                features["intent"] = vocabularies["intents"].id(sentence.intent)
+                (features["intent"],) = vocabularies["intents"].label_ids([sentence.intent], "intent")
         return features
 
     def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[TaggedSentence]):

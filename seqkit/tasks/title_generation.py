@@ -14,7 +14,7 @@ from pathlib import Path
 from seqkit.bounds import PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.parallel import TextPair
-from seqkit.data.sources import resolve_dataset
+from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.metrics import rouge_scores
 from seqkit.tasks import generation
 from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
@@ -48,6 +48,8 @@ class TitleGenerationTask:
             "valid": (data.valid_source, data.valid_target),
             "test": (data.test_source, data.test_target),
         }
+        keys = [f"{split}_{side}" for split in splits for side in ("source", "target")]
+        check_split_files({f"data.{key}": getattr(data, key) for key in keys})
         required = [name for split in splits for name in files[split]]
         folder = resolve_dataset(data.dataset, required, data_dir)
         return generation.load_pair_splits(

@@ -13,7 +13,7 @@ from pathlib import Path
 from seqkit.bounds import PLAIN_FOLDER_NAME, setting
 from seqkit.config import Recipe
 from seqkit.data.parallel import TextPair
-from seqkit.data.sources import resolve_dataset
+from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.errors import ConfigError
 from seqkit.metrics import translation_scores
 from seqkit.tasks import generation
@@ -51,6 +51,9 @@ class TranslationTask:
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: TranslationData = recipe.data
         names = {"train": data.train, "valid": data.valid, "test": data.test}
+        languages = {"data.src_lang": data.src_lang, "data.tgt_lang": data.tgt_lang}
+        names_by_key = {f"data.{split}": names[split] for split in splits}
+        check_split_files({**names_by_key, **languages, "data.file_pattern": data.file_pattern})
 
         def file(split: str, lang: str) -> str:
             try:

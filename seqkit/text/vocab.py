@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from seqkit.errors import RunDirError
+from seqkit.errors import InputError, RunDirError
 
 PAD = "<pad>"
 UNK = "<unk>"
@@ -84,6 +84,19 @@ class Vocab:
     def ids(self, tokens: Iterable[str]) -> list[int]:
         return [self.id(token) for token in tokens]
 
+    def label_ids(self, labels: Iterable[str], what: str) -> list[int]:
+        """The indices of labels that must all be known; an unknown one is an InputError naming it.
+
+        A resumed run reads its label set from the run dir, so training data edited since then can hold a label
+        without an output unit (`what` names the kind: "tag", "intent").
+        """
+        indices = []
+        for label in labels:
+            if label not in self.index:
+                raise InputError(f"{what} {label!r} is not one of the {len(self)} {what}s this run was trained with")
+            indices.append(self.index[label])
+        return indices
+
     def token(self, index: int) -> str:
         return self.tokens[index]
 
@@ -117,4 +130,6 @@ class Vocab:
             raise RunDirError(f"{path}: vocabulary file is missing") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise RunDirError(f"{path}: not a valid JSON vocabulary ({error})") from None
+        except RecursionError:  # json's decoder recurses once per nested list: a few thousand exhaust the stack
+            raise RunDirError(f"{path}: not a vocabulary (its JSON is nested too deeply)") from None
         return cls.from_json(content, source=str(path))
