@@ -8,7 +8,8 @@ A run dir holds everything a predictor needs:
     metrics.json        dev (and test, once evaluated) scores
     run.json            seqkit version, command line, timings
     log.jsonl           one line of metrics per epoch
-    checkpoints/last/   weights, optimizer and trainer state of the latest step, for --resume
+    checkpoints/last/   weights, optimizer and trainer state of the latest step, for --resume (dropped once
+                        training finished, unless train.keep_checkpoints)
 
 Every file is written to a temporary name in the same folder, flushed to disk and renamed over its target, so a
 crash leaves either the old file or the new one, never half of one. Checkpoint folders are replaced the same
