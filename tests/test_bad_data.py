@@ -94,6 +94,20 @@ def test_the_babi_task_applies_its_default_limit(tmp_path):
     assert message.startswith(f"{path}:109: a sentence of 102 tokens, over data.max_tokens (100)")
 
 
+def test_long_sentences_come_in_batches_of_bounded_padded_size(tmp_path):
+    """Within the limit, 1000-token sentences are batched 8 at a time, not batch_size (32, 3 GB of training);
+    the 16 short utterances of tiny_atis still come together, as batch_size cuts them."""
+    data = atis_copy(tmp_path)
+    for _ in range(20):
+        append_utterance(data / "train", 1000)
+    recipe = load_recipe(None, write_recipe(tmp_path, train={"batch_size": 32}))
+    task = get_task("slot-filling")
+    train = task.load_splits(recipe, data, ("train",))["train"]
+    batches = task.training_batches(recipe, task.build_vocabularies(recipe, train), train)(1)
+    shapes = sorted(tuple(batch["tags"].shape) for batch in batches)  # (B, T) each
+    assert shapes == [(4, 1000), (8, 1000), (8, 1000), (16, 9)]
+
+
 # ---- 2 and 3. empty splits -------------------------------------------------------------------------------
 @pytest.mark.parametrize("split", ["train", "valid"])
 def test_an_empty_split_is_refused_naming_its_file(tmp_path, split):
