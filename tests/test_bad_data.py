@@ -155,6 +155,13 @@ def test_a_babi_file_of_one_story_cannot_spare_a_validation_split(tmp_path):
     assert message == f"{path}: too few stories to hold out a train split"
 
 
+def test_a_sentiment_file_of_one_record_cannot_spare_a_dev_split(tmp_path):
+    (tmp_path / "train.tsv").write_text("text\tlabel\ngood film\tpos\n")
+    recipe = load_recipe("sentiment", "my_texts")
+    message = refusal(get_task("sentiment").load_splits, recipe, tmp_path, ("train", "valid"))
+    assert message == f"{tmp_path / 'train.tsv'}: too few records to hold out a valid split"
+
+
 # ---- 4. byte-order marks ---------------------------------------------------------------------------------
 def test_a_byte_order_mark_joins_no_word_or_intent(tmp_path):
     data = atis_copy(tmp_path)

@@ -107,6 +107,8 @@ class SentimentTask:
             examples = read[files[split]]
             if split in ("train", "valid") and data.valid is None:
                 examples = self._hold_out(examples, data.valid_fraction)[split]
+                if not examples:  # one record: the held-out dev split takes it
+                    raise DataFormatError(folder / files[split], None, "too few records to hold out a valid split")
             result[split] = examples
         return result
 
