@@ -149,16 +149,29 @@ TextsArgument = Annotated[list[str] | None, typer.Argument(help="Texts; stdin li
 def serve(
     run_dirs: Annotated[list[Path], typer.Argument(help="Run dirs to serve; each is named by its folder.")],
     host: Annotated[str, typer.Option("--host", help="Address to bind; loopback unless you mean it.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8000,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar="SEQKIT_TOKEN", show_envvar=True,
+            help="Require 'Authorization: Bearer TOKEN' on every endpoint (the demo page: open /#token=TOKEN).",
+        ),
+    ] = None,
 ) -> None:
     """Serve models over HTTP: JSON endpoints (/tag, ...), /health, /openapi.json and a demo page at /."""
+    if token is not None and not token.strip():
+        raise typer.BadParameter("the token is empty", param_hint="--token")
     try:
         from seqkit.serving.app import serve as run_server
     except ImportError as error:
         raise SeqkitError(f"seqkit serve needs the serve extra: pip install 'seqkit[serve]' ({error})") from None
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        typer.echo(f"warning: serving on {host}, reachable from other machines; there is no authentication", err=True)
-    run_server(run_dirs, host, port)
+    if host not in ("127.0.0.1", "localhost", "::1") and token is None:
+        typer.echo(
+            f"warning: serving on {host}, reachable from other machines, with no authentication; "
+            "set a token with --token or SEQKIT_TOKEN",
+            err=True,
+        )
+    run_server(run_dirs, host, port, token)
 
 
 @app.command()

@@ -6,23 +6,28 @@ Besides the task endpoints: `/health` (loaded models and batching counts), `/mod
 offers), `/openapi.json` (FastAPI's schema, with the limits), and the demo page itself at `/`.
 
 Request bodies larger than `max_body_bytes` are refused with 413 before any parsing; requests that break the
-models' limits (too many items, over-long or blank texts) get FastAPI's 422 with the field at fault.
+models' limits (too many items, over-long or blank texts, lone surrogates) get FastAPI's 422 with the field at
+fault. With a `token`, requests without it get 401 (seqkit/serving/auth.py).
 """
 
+import json
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, create_model
 
 from seqkit.errors import InputError, RunDirError
+from seqkit.serving.auth import BearerToken
 from seqkit.serving.batching import MicroBatcher
-from seqkit.serving.endpoints import ENDPOINTS, MAX_ITEMS, Endpoint
+from seqkit.serving.endpoints import ENDPOINTS, MAX_BATCH_TOKENS, MAX_ITEMS, Endpoint
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 1_000_000
@@ -55,13 +60,18 @@ def load_models(run_dirs: Sequence[Path], max_wait_seconds: float = 0.002) -> li
             lambda items, predictor=predictor, endpoint=endpoint: endpoint.predict(predictor, items),
             max_items=MAX_ITEMS,
             max_wait_seconds=max_wait_seconds,
+            max_tokens=MAX_BATCH_TOKENS,
+            tokens=endpoint.tokens,
         )
         models.append(ServedModel(name, task, endpoint, predictor, batcher))
     return models
 
 
-def create_app(models: Sequence[ServedModel], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
-    """The app serving `models` (see load_models); batchers start and stop with the app."""
+def create_app(
+    models: Sequence[ServedModel], max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, token: str | None = None
+) -> FastAPI:
+    """The app serving `models` (see load_models); batchers start and stop with the app. With a `token`, every
+    request but the demo page's must carry it as `Authorization: Bearer <token>`."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -73,6 +83,9 @@ def create_app(models: Sequence[ServedModel], max_body_bytes: int = DEFAULT_MAX_
 
     app = FastAPI(title="seqkit", summary="Neural sequence models on text, served.", lifespan=lifespan)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if token is not None:
+        app.add_middleware(BearerToken, token=token)  # added last, so it runs first
+    app.add_exception_handler(RequestValidationError, _refuse_invalid)
 
     @app.get("/health")
     async def health() -> dict:
@@ -96,6 +109,19 @@ def create_app(models: Sequence[ServedModel], max_body_bytes: int = DEFAULT_MAX_
         if served:
             _add_endpoint(app, endpoint, served)
     return app
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with every non-ASCII character escaped, so that any Python string encodes, lone surrogates too."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
+async def _refuse_invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+    # FastAPI's own 422, but ASCII: pydantic echoes the input at fault, which may hold a lone surrogate that the
+    # default UTF-8 rendering cannot encode (a 500 with a traceback).
+    return AsciiJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
 
 
 def _describe(model: ServedModel) -> dict:
@@ -184,11 +210,14 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def serve(run_dirs: Sequence[Path], host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Load the run dirs and serve them with uvicorn until interrupted."""
+def serve(run_dirs: Sequence[Path], host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
+    """Load the run dirs and serve them with uvicorn until interrupted (with a token, see seqkit/serving/auth.py)."""
     import uvicorn
 
-    app = create_app(load_models(run_dirs))
+    app = create_app(load_models(run_dirs), token=token)
+    if token is not None:
+        # The token itself is not printed: this line may end up in a shared log.
+        print(f"demo page: http://{host}:{port}/#token=<your token>", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -10,6 +10,10 @@ const textLabel = document.getElementById("text-label");
 const questionRow = document.getElementById("question-row");
 const questionInput = document.getElementById("question");
 let models = [];
+// A server started with --token wants it on every request: open the page as /#token=TOKEN. A fragment is never
+// sent to the server, so the token stays out of its logs and out of the Referer header.
+const token = new URLSearchParams(location.hash.slice(1)).get("token");
+const authorization = token ? { Authorization: `Bearer ${token}` } : {};
 
 const askText = (model, text) => ({ model: model.name, texts: [text] });
 
@@ -178,7 +182,11 @@ function renderRaw(result) {
 }
 
 async function loadModels() {
-  const reply = await fetch("/models");
+  const reply = await fetch("/models", { headers: authorization });
+  if (reply.status === 401) {
+    statusLine.textContent = "This server needs its token: open this page as /#token=YOUR_TOKEN.";
+    return;
+  }
   models = await reply.json();
   for (const model of models) {
     const option = element("option", "", `${model.name} (${model.task})`);
@@ -200,7 +208,7 @@ async function ask(event) {
   const request = task ? task.request(model, text) : { model: model.name, texts: [text] };
   const reply = await fetch(model.endpoint, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...authorization },
     body: JSON.stringify(request),
   });
   const body = await reply.json();
