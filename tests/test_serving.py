@@ -174,7 +174,8 @@ def test_serve_refuses_a_missing_run_dir_in_one_line(tmp_path):
 
     result = CliRunner().invoke(app, ["serve", str(tmp_path / "absent")])
     assert result.exit_code != 0
-    assert isinstance(result.exception, RunDirError) and "config is missing" in str(result.exception)
+    assert isinstance(result.exception, RunDirError) and "no such run dir" in str(result.exception)
+    assert "\n" not in str(result.exception)
 
 
 def test_classify_is_served_beside_tag(tiny_tagger_run, tmp_path):
