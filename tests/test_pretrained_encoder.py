@@ -4,6 +4,7 @@ memory of encoded sentences, and a run dir that neither saves nor trains the fro
 A tiny BERT with random weights and a word-piece lexicon of a few dozen entries is written by a fixture
 (conftest.py), so nothing is downloaded; what is checked is the plumbing, which is the same for any BERT-style model."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -130,6 +131,32 @@ def test_the_transformer_is_frozen_and_not_part_of_the_saved_model(tiny_bert):
 def test_a_missing_model_is_a_config_error_naming_the_key(tmp_path):
     with pytest.raises(ConfigError, match="encoder.pretrained_model"):
         PretrainedEncoder(str(tmp_path / "no-such-model"))
+
+
+def copy_of(folder: str, destination: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(folder, destination))
+
+
+def test_a_model_folder_that_brings_its_own_code_is_refused_before_any_of_it_runs(tiny_bert, tmp_path):
+    # A run dir's config.yaml may name any folder; one whose config maps to its own Python module must not load.
+    folder = copy_of(tiny_bert, tmp_path / "hostile")
+    (folder / "evil.py").write_text("raise SystemExit('remote code ran')\n")
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoModel": "evil.EvilModel", "AutoConfig": "evil.EvilConfig"}
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match=r"brings its own Python code \(auto_map in config.json\)"):
+        PretrainedEncoder(str(folder))
+
+
+def test_a_model_folder_of_an_architecture_transformers_lacks_is_a_config_error(tiny_bert, tmp_path):
+    folder = copy_of(tiny_bert, tmp_path / "unknown")
+    config = json.loads((folder / "config.json").read_text())
+    config["model_type"] = "no-such-architecture"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="model_type 'no-such-architecture'"):
+        PretrainedEncoder(str(folder))
 
 
 def test_without_transformers_the_error_says_what_to_install(monkeypatch, tiny_bert):

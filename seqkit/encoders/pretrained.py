@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,11 +59,49 @@ def _transformers():
 
 
 def _from_pretrained(name: str, loader: str, **options):
-    """`transformers.<loader>.from_pretrained` on the resolved source; a missing model is a ConfigError."""
+    """`transformers.<loader>.from_pretrained` on the resolved source, never running code that the model brings.
+
+    A missing model, a folder that brings its own code and an architecture transformers does not know are each a
+    one-line ConfigError."""
+    transformers = _transformers()
+    source = resolve_pretrained(name)
+    if Path(source).is_dir():
+        _refuse_unknown_architecture(Path(source), transformers)
     try:
-        return getattr(_transformers(), loader).from_pretrained(resolve_pretrained(name), **options)
+        # False, not the default None: with None transformers asks on a terminal whether to run a model's own
+        # Python code (and runs it on "y"), and a run dir's config.yaml may name any folder.
+        return getattr(transformers, loader).from_pretrained(source, trust_remote_code=False, **options)
     except OSError as error:
         raise ConfigError(f"encoder.pretrained_model: cannot load {name!r} ({_install_advice(name)})") from error
+    except ValueError as error:  # a hub repository that needs its own code, or an architecture unknown here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"encoder.pretrained_model: cannot load {name!r}: {reason}") from error
+
+
+def _refuse_unknown_architecture(folder: Path, transformers) -> None:
+    """A ConfigError unless the folder's configs name an architecture that ships with transformers."""
+    settings = {}
+    for file in ("config.json", "tokenizer_config.json"):
+        path = folder / file
+        if not path.is_file():
+            continue  # a folder without config.json is refused by transformers as missing
+        try:
+            settings[file] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ConfigError(f"encoder.pretrained_model: {path} is not readable JSON ({error})") from error
+        if not isinstance(settings[file], dict):
+            raise ConfigError(f"encoder.pretrained_model: {path} is not a JSON object")
+        if "auto_map" in settings[file]:
+            raise ConfigError(
+                f"encoder.pretrained_model: {folder} brings its own Python code (auto_map in {file}), which seqkit "
+                "never runs; give a model whose architecture ships with transformers"
+            )
+    model_type = settings.get("config.json", {}).get("model_type")
+    if "config.json" in settings and model_type not in transformers.CONFIG_MAPPING:
+        raise ConfigError(
+            f"encoder.pretrained_model: {folder}: config.json names model_type {model_type!r}, which transformers "
+            f"{transformers.__version__} does not know"
+        )
 
 
 @functools.lru_cache(maxsize=4)
