@@ -81,16 +81,23 @@ def words(text: str) -> int:
     return len(text.split())
 
 
-def test_a_small_request_waits_for_the_running_call_only_not_for_big_requests_ahead():
-    started, release = threading.Event(), threading.Event()
-    calls = []
+def model_held_by_its_first_call(answer):
+    """A predict function that records its calls and holds the model in the first until `release` is set, so that
+    the other requests queue up meanwhile; `started` is set once that first call runs."""
+    started, release, calls = threading.Event(), threading.Event(), []
 
     def predict(items):
         calls.append(list(items))
         if len(calls) == 1:
             started.set()
-            release.wait(5)  # the first call holds the model while the other requests queue up
-        return [words(item) for item in items]
+            release.wait(5)
+        return answer(items)
+
+    return predict, started, release, calls
+
+
+def test_a_small_request_waits_for_the_running_call_only_not_for_big_requests_ahead():
+    predict, started, release, calls = model_held_by_its_first_call(lambda items: [words(item) for item in items])
 
     long_text = " ".join(["x"] * 1000)
     big = [[f"{long_text} {number}"] * 40 for number in range(3)]  # 40 texts of 1,001 tokens each
@@ -161,15 +168,7 @@ def test_a_failing_piece_of_a_split_request_fails_it_and_spares_its_neighbours()
 
 
 def test_a_cancelled_request_stops_using_the_model():
-    started, release = threading.Event(), threading.Event()
-    calls = []
-
-    def predict(items):
-        calls.append(list(items))
-        if len(calls) == 1:
-            started.set()
-            release.wait(5)
-        return items
+    predict, started, release, calls = model_held_by_its_first_call(lambda items: items)
 
     async def scenario():
         batcher = MicroBatcher(predict, max_items=2, max_tokens=100, tokens=words, max_wait_seconds=0.0)
