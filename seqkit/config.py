@@ -33,6 +33,7 @@ class EncoderConfig:
     features: tuple[str, ...] = setting(
         ("embedding",), choices=Registry("seqkit.encoders", "ENCODERS"), kind="encoder", distinct=True
     )
+    # embedding: the width of each learned word vector.
     embedding_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
     # word_hash: letter trigrams are hashed into this many buckets, then projected to hash_size.
     hash_buckets: int = setting(20000, minimum=1, maximum=MAX_TABLE_WEIGHTS)
@@ -54,9 +55,11 @@ class EncoderConfig:
     embedding_init_std: float | None = setting(None, minimum=0, maximum=10)
     # The 1-of-N lexicon: words seen fewer than min_freq times fall into the "other" slot (<unk>).
     min_freq: int = setting(1, minimum=1)
+    # Keep only the most frequent words up to this many (the rest go to <unk>); null keeps every word.
     max_vocab_size: int | None = setting(None, minimum=1, maximum=MAX_TABLE_WEIGHTS)
     # Probability of replacing a training word by <unk>, so that the "other" slot is learned too.
     word_dropout: float = setting(0.0, minimum=0, below=1)
+    # Dropout on the concatenated word vectors, in training only.
     dropout: float = setting(0.0, minimum=0, below=1)
 
     def __post_init__(self) -> None:
@@ -80,10 +83,15 @@ class EncoderConfig:
 class RNNConfig:
     """The recurrent layer between the encoder and the head."""
 
+    # A name from seqkit.layers.cells.CELLS (`seqkit list` shows them with their papers).
     cell: str = setting("lstm", choices=Registry("seqkit.layers.cells", "CELLS"), kind="recurrent cell")
+    # Units per direction; a bidirectional layer's output is twice as wide.
     hidden_size: int = setting(200, minimum=1, maximum=MAX_WIDTH)
+    # Stacked layers, each reading the states of the one below.
     num_layers: int = setting(1, minimum=1, maximum=MAX_LAYERS)
+    # True: a second pass reads the sentence right to left and its states are concatenated with the first's.
     bidirectional: bool = True
+    # Dropout on the states passed from one stacked layer to the next (none with one layer), in training only.
     dropout: float = setting(0.0, minimum=0, below=1)
 
 
@@ -95,7 +103,9 @@ SCHEDULES = ("constant", "linear", "cosine", "step")
 class TrainConfig:
     """Optimisation; the Trainer reads nothing else."""
 
+    # Passes over the training data; the weights kept are those of the best epoch on dev.
     epochs: int = setting(30, minimum=1, maximum=MAX_EPOCHS)
+    # Examples per optimizer step.
     batch_size: int = setting(32, minimum=1, maximum=1_000_000)
     # A budget of padded tokens per training batch (examples times the longest); batch_size stays the upper limit
     # on examples. Short sentences then come in bigger batches and long ones in smaller; null: batch_size alone.
@@ -106,7 +116,9 @@ class TrainConfig:
     bucket_pool: int = setting(50, minimum=1, maximum=1_000_000)
     # "adamw" or "sgd" (plain, no momentum).
     optimizer: str = setting("adamw", choices=OPTIMIZERS, kind="optimizer")
+    # The peak step size (reached after warmup_steps, then following the schedule).
     learning_rate: float = setting(0.001, above=0, maximum=100)
+    # Decoupled weight decay (AdamW's; a plain L2 shrink for sgd).
     weight_decay: float = setting(0.01, minimum=0, maximum=100)
     # Gradient clipping: by global norm (clip_norm) and/or elementwise by value (clip_value); null disables.
     clip_norm: float | None = setting(5.0, above=0, maximum=1e6)
@@ -116,6 +128,7 @@ class TrainConfig:
     schedule: str = setting("linear", choices=SCHEDULES, kind="schedule")
     hold_epochs: int = setting(15, minimum=0, maximum=MAX_EPOCHS)
     halve_every_epochs: int = setting(15, minimum=1, maximum=MAX_EPOCHS)
+    # Optimizer steps over which the rate rises linearly from 0 to learning_rate; 0 starts at the full rate.
     warmup_steps: int = setting(0, minimum=0)
     # Stop when the dev metric has not improved for this many epochs; null trains all epochs.
     patience: int | None = setting(None, minimum=1, maximum=MAX_EPOCHS)
