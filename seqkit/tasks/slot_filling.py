@@ -45,12 +45,17 @@ class SlotFillingData:
     format: str = setting("atis", choices=("atis", "conll"), kind="format")
     # Split folder names (atis) or file names (conll).
     train: str = "train"
+    # The dev split, on which the best epoch is chosen.
     valid: str = "valid"
+    # The test split, read only by `seqkit evaluate --split test`.
     test: str = "test"
     # Hub fallback: a `datasets` id and its column names; null disables downloading.
     hub_id: str | None = None
+    # The hub dataset's column of word lists.
     hub_tokens_field: str = "tokens"
+    # The hub dataset's column of tag lists (one BIO tag per word).
     hub_tags_field: str = "tags"
+    # The hub dataset's column of intents; null when it has none.
     hub_intent_field: str | None = None
     # Lowercase user text before tagging (set it when the training data is lowercased, like ATIS).
     lowercase: bool = False
@@ -72,9 +77,12 @@ class SlotFillingData:
 
 @dataclass(frozen=True)
 class TaggerConfig:
+    # A linear-chain CRF over the tag scores: the best tag sequence as a whole (Viterbi); false: each word's tag
+    # is chosen on its own.
     use_crf: bool = True
     # Predict an utterance-level intent too (needs `label` files).
     intent: bool = True
+    # The intent's share of the joint loss: slot loss + intent_weight x intent loss.
     intent_weight: float = setting(1.0, minimum=0, maximum=1000)
     # What the intent reads besides the final states: "max" over time, "attention" (self-attentive weighted
     # sum, Liu and Lane 2016) or "max+attention"; or "tokens", a vote of every position's own intent
@@ -84,6 +92,7 @@ class TaggerConfig:
     # Give the intent its own one-layer recurrent layer (as wide as rnn) over the shared input encoder, instead
     # of reading the slot tagger's states (the separate-encoder joint models of Wang et al. 2018).
     intent_encoder: bool = False
+    # Dropout on the recurrent states before the tag and intent scores, in training only.
     dropout: float = setting(0.3, minimum=0, below=1)
 
 
