@@ -45,10 +45,15 @@ class SentimentData:
     train: str = "train.jsonl.gz"
     # null: hold out `valid_fraction` of the training file as the dev split.
     valid: str | None = None
+    # The test file, read only by `seqkit evaluate --split test`.
     test: str = "test.jsonl.gz"
+    # The share of the training file held out as dev when `valid` is null (the same records for every seed).
     valid_fraction: float = setting(0.1, above=0, below=1)
+    # The field (jsonl) or column header (tsv, csv) holding the text.
     text_field: str = "text"
+    # The field or column holding the label; each distinct value is a class.
     label_field: str = "label"
+    # Lowercase every text before tokenizing it.
     lowercase: bool = True
     # Turn HTML line breaks (`<br />`, as in IMDB) into spaces before tokenizing.
     remove_markup: bool = True
@@ -63,9 +68,13 @@ class ClassifierConfig:
     context: str = setting("rnn", choices=("rnn", "cnn", "none"), kind="context")
     # last | mean | max | attention (the CNN always pools by max).
     pooling: str = setting("max", choices=POOLINGS, kind="pooling")
+    # The hidden width of attention pooling's scorer.
     attention_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
+    # The text CNN's filter widths in words, one bank of filters per width.
     cnn_widths: tuple[int, ...] = setting((3, 4, 5), minimum=1, maximum=1000)
+    # Filters per width; the pooled document vector has len(cnn_widths) x cnn_channels features.
     cnn_channels: int = setting(100, minimum=1, maximum=MAX_WIDTH)
+    # Dropout on the pooled document vector before the output layer, in training only.
     dropout: float = setting(0.5, minimum=0, below=1)
 
     def __post_init__(self) -> None:
