@@ -47,6 +47,7 @@ class PairLimits:
 
     # Keep only the first N pairs of a split (quick experiments); null keeps all.
     max_train_pairs: int | None = setting(None, minimum=1)
+    # The same cap for the dev split, which is decoded after every epoch.
     max_valid_pairs: int | None = setting(None, minimum=1)
     # Training pairs longer than this many tokens (after segmentation) on either side are left out.
     max_length: int = setting(100, minimum=1, maximum=100_000)

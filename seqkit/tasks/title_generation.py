@@ -24,12 +24,20 @@ PREFIX_WORDS = 8
 
 @dataclass(frozen=True)
 class TitleData(PairLimits):
+    # Folder name under $SEQKIT_DATA_DIR (or --data DIR).
     dataset: str = setting("gigaword", pattern=PLAIN_FOLDER_NAME)
+    # Each split is two files of matching lines: the articles (source) and their titles (target); .gz is read
+    # compressed.
     train_source: str = "train.article.txt.gz"
+    # The training titles, line for line with train_source.
     train_target: str = "train.title.txt.gz"
+    # The dev articles, on which the best epoch is chosen (by ROUGE-1).
     valid_source: str = "valid.article.filter.txt"
+    # The dev titles.
     valid_target: str = "valid.title.filter.txt"
+    # The test articles, read only by `seqkit evaluate --split test`.
     test_source: str = "test.article.txt"
+    # The test titles.
     test_target: str = "test.title.txt"
     subwords: SubwordConfig = field(default_factory=lambda: SubwordConfig(vocab_size=None))
 

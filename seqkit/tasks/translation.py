@@ -22,13 +22,19 @@ from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 @dataclass(frozen=True)
 class TranslationData(PairLimits):
+    # Folder name under $SEQKIT_DATA_DIR (or --data DIR).
     dataset: str = setting("multi30k", pattern=PLAIN_FOLDER_NAME)
+    # The language read (its code as it appears in the file names).
     src_lang: str = "de"
+    # The language written.
     tgt_lang: str = "en"
     # A split's file in one language; `{split}` and `{lang}` are filled in.
     file_pattern: str = "{split}.{lang}.gz"
+    # The training split's name in file_pattern.
     train: str = "train"
+    # The dev split, on which the best epoch is chosen (by BLEU).
     valid: str = "val"
+    # The test split, read only by `seqkit evaluate --split test`.
     test: str = "test_2016_flickr"
     subwords: SubwordConfig = field(default_factory=SubwordConfig)
 
