@@ -80,23 +80,35 @@ class SubwordConfig:
 class Seq2SeqConfig:
     """The decoder, its training options, and how outputs are searched."""
 
+    # The width of the target word (or subword) vectors the decoder reads.
     embedding_size: int = setting(256, minimum=1, maximum=MAX_WIDTH)
+    # The decoder's units per layer.
     hidden_size: int = setting(512, minimum=1, maximum=MAX_WIDTH)
+    # The decoder's stacked layers.
     num_layers: int = setting(1, minimum=1, maximum=MAX_LAYERS)
     # additive (Bahdanau), dot or general (Luong).
     attention: str = setting("general", choices=ATTENTION_KINDS, kind="attention")
+    # Luong's input feeding: the previous step's attentional vector joins the next input (a step-by-step loop in
+    # training, slower than the fused decoder that runs without it).
     input_feeding: bool = False
+    # A learned layer maps the encoder's final states to the decoder's initial state; false starts it at zero.
     bridge: bool = True
+    # Dropout on the encoder states, the target embeddings and the attentional vectors, in training only.
     dropout: float = setting(0.3, minimum=0, below=1)
+    # The output layer scores the target vocabulary with the target embedding matrix itself (Press and Wolf 2017).
     tie_embeddings: bool = True
+    # The share of probability mass the training targets spread over the whole vocabulary (Szegedy et al. 2016).
     label_smoothing: float = setting(0.1, minimum=0, below=1)
+    # Copy attention: a learned switch can also copy a source token into the output (seqkit/layers/copy.py).
     copy: bool = False
     # The decoder's recurrent cell (a fused one: lstm, gru, elman, irnn); null takes rnn.cell when it is fused,
     # else gru.
     decoder_cell: str | None = setting(None, choices=Registry("seqkit.layers.cells", "FUSED_CELLS"), kind="cell")
     # Search used by evaluation and by default in translate/summarize; 1 is greedy.
     beam: int = setting(5, minimum=1, maximum=1000)
+    # Hypotheses are ranked by log-probability / length ** length_penalty; 0 ranks by log-probability alone.
     length_penalty: float = setting(1.0, minimum=0, maximum=10)
+    # An output may have at most ceil(max_length_ratio x source length) tokens before its end symbol.
     max_length_ratio: float = setting(2.0, above=0, maximum=100)
     # n > 0: no output repeats an n-gram of its own (see seqkit/decoding.py); 0 lets it.
     no_repeat_ngram: int = setting(0, minimum=0, maximum=1000)
