@@ -46,6 +46,7 @@ class BabiData:
     size: str = setting("1k", choices=tuple(SIZE_FOLDERS), kind="size")
     # A task number 1..20, or "all" for joint training on the twenty tasks.
     task: int | str = setting("all", minimum=1, maximum=TASK_COUNT, choices=("all",), kind="task")
+    # The share of each task's training stories held out as dev, on which the best epoch is chosen.
     validation_fraction: float = setting(0.1, above=0, below=1)
     # A statement or question of more words is an error naming its file and line (bAbI's are under 20 words);
     # memories are padded to the longest sentence of a batch, so one long line would take gigabytes.
@@ -54,14 +55,19 @@ class BabiData:
 
 @dataclass(frozen=True)
 class MemoryNetworkConfig:
+    # Rounds of reading the memory, each refining the question's state with what the last one read.
     hops: int = setting(3, minimum=1, maximum=MAX_LAYERS)
+    # The width of the word, memory and question vectors.
     embedding_size: int = setting(50, minimum=1, maximum=MAX_WIDTH)
     # "position" (the paper's PE) or "bag_of_words".
     sentence_encoding: str = setting("position", choices=SENTENCE_ENCODINGS, kind="sentence encoding")
+    # Temporal encoding: each memory also adds a learned vector for its age (how many sentences ago it came).
     temporal: bool = True
     # "adjacent" or "layerwise".
     tying: str = setting("adjacent", choices=TYINGS, kind="tying")
+    # Linear start: train with the softmaxes of the hops removed at first, then put them back (the paper's LS).
     linear_start: bool = True
+    # The most epochs linear start may last.
     linear_start_max_epochs: int = setting(20, minimum=1, maximum=MAX_EPOCHS)
     # True: linear start also ends at the first epoch whose validation loss does not fall (the paper's text);
     # False: it lasts exactly linear_start_max_epochs epochs (the authors' released code: 30 at joint training).
@@ -77,6 +83,7 @@ class MemoryNetworkConfig:
     unused_slots_attend: bool = False
     # Only the most recent sentences are kept in memory.
     memory_size: int = setting(50, minimum=1, maximum=100_000)
+    # Standard deviation of the normal draws that initialise every weight of the memory network.
     init_std: float = setting(0.1, above=0, maximum=10)
 
 
