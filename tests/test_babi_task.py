@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from seqkit import api
 from seqkit.cli import app
-from seqkit.errors import InputError
+from seqkit.errors import DataNotFoundError, InputError
 from seqkit.repeats import train_repeats
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.babi_tables import hop_table
@@ -76,6 +76,39 @@ def test_cli_train_options_and_evaluate_table(tmp_path):
     assert evaluated.exit_code == 0, evaluated.output
     assert "1: single-supporting-fact" in evaluated.output
     assert "failed tasks (error > 5%):" in evaluated.output
+
+
+def test_data_may_point_at_a_variant_folder_and_evaluate_remembers_it(tmp_path):
+    """The official archive unpacks to one folder per variant; users point --data at the one they want."""
+    variant = write_tiny_task1(tmp_path / "archive") / "en"
+    runner = CliRunner()
+    sets = [part for item in TINY for part in ("--set", item)]
+    trained = runner.invoke(app, ["train", "babi", "--data", str(variant), "--out", str(tmp_path / "run"), *sets])
+    assert trained.exit_code == 0, trained.output
+    evaluated = runner.invoke(app, ["evaluate", str(tmp_path / "run"), "--split", "test"])  # no --data again
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "1: single-supporting-fact" in evaluated.output
+
+
+def test_the_archive_root_with_a_variant_reads_that_folder(tmp_path):
+    root = write_tiny_task1(tmp_path / "tasks_1-20_v1-2")
+    (root / "en").rename(root / "shuffled")
+    recipe = api.load_recipe("babi", "babi_1k", TINY + ["data.variant=shuffled"])
+    splits = BabiTask().load_splits(recipe, root, ("train", "valid", "test"))
+    assert len(splits["train"]) + len(splits["valid"]) == len(splits["test"]) == 12 * 3
+    plain = api.load_recipe("babi", "babi_1k", TINY)  # en/ is gone: the default variant is not found
+    with pytest.raises(DataNotFoundError, match="expected en/qaN_"):
+        BabiTask().load_splits(plain, root, ("train",))
+
+
+def test_missing_files_are_named_by_their_pattern_once(tmp_path):
+    recipe = api.load_recipe("babi", "babi_1k", [])  # all twenty tasks: forty files
+    with pytest.raises(DataNotFoundError) as raised:
+        BabiTask().load_splits(recipe, tmp_path, ("train", "test"))
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "en/qaN_*_{test,train}.txt for tasks 1-20" in message
+    assert "none of them is there" in message and "qa1_" not in message
 
 
 @pytest.mark.slow

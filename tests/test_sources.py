@@ -30,7 +30,11 @@ def test_explicit_folder_wins(tmp_path, monkeypatch):
 
 
 def test_explicit_folder_without_the_files_is_an_error(tmp_path):
-    with pytest.raises(DataNotFoundError, match="missing: train/seq.in"):
+    with pytest.raises(DataNotFoundError, match="expected train/seq.in, train/seq.out, and none of them is there"):
+        resolve_dataset("atis", REQUIRED, explicit=tmp_path)
+    (tmp_path / "train").mkdir()
+    (tmp_path / "train" / "seq.in").write_text("flights to boston\n", encoding="utf-8")
+    with pytest.raises(DataNotFoundError, match="expected train/seq.in, train/seq.out; missing: train/seq.out$"):
         resolve_dataset("atis", REQUIRED, explicit=tmp_path)
 
 

@@ -53,16 +53,27 @@ def has_files(folder: Path, required: list[str]) -> bool:
     return folder.is_dir() and all((folder / relative).is_file() for relative in required)
 
 
+def describe_files(required: list[str]) -> str:
+    """`required` named once in an error: every name when there are few, else the first two and a count."""
+    if len(required) <= 3:
+        return ", ".join(required)
+    return f"{', '.join(required[:2])} and {len(required) - 2} more"
+
+
 def resolve_dataset(
     name: str,
     required: list[str],
     explicit: Path | None = None,
     download: Callable[[Path], None] | None = None,
+    expected: str | None = None,
 ) -> Path:
     """Return the folder that holds dataset `name` (all `required` relative paths present).
 
     `download(folder)` fills an empty folder from the hub; it is tried last and its result is cached.
+    `expected` names the files in errors as a pattern (bAbI's forty file names read badly as a list); without
+    it, the errors name a few of them (describe_files).
     """
+    expected = expected or describe_files(required)
     if not _PLAIN_NAME.match(name):
         # The name becomes a folder under the cache: a recipe must not steer writes elsewhere.
         raise ConfigError(f"data.dataset: {name!r} must be a plain folder name (letters, digits, '_', '-', '.')")
@@ -74,10 +85,10 @@ def resolve_dataset(
         explicit = Path(explicit)
         if has_files(explicit, required):
             return explicit
-        raise DataNotFoundError(
-            f"--data {explicit}: expected the files {', '.join(required)} there "
-            f"(missing: {', '.join(r for r in required if not (explicit / r).is_file())})"
-        )
+        missing = [relative for relative in required if not (explicit / relative).is_file()]
+        if len(missing) == len(required):  # name the files once
+            raise DataNotFoundError(f"--data {explicit}: expected {expected}, and none of them is there")
+        raise DataNotFoundError(f"--data {explicit}: expected {expected}; missing: {describe_files(missing)}")
     tried = []
     shared = os.environ.get("SEQKIT_DATA_DIR")
     if shared:
@@ -104,6 +115,6 @@ def resolve_dataset(
             tried.append("a download from the hub (it did not produce the expected files)")
     raise DataNotFoundError(
         f"dataset {name!r} not found; tried {'; '.join(tried)}. Point --data at a folder holding "
-        f"{', '.join(required)}, set SEQKIT_DATA_DIR, or run "
+        f"{expected}, set SEQKIT_DATA_DIR, or run "
         f"`python data_scripts/prepare.py {name} --source DIR` to validate and cache a local copy."
     )

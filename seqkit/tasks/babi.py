@@ -30,7 +30,7 @@ from seqkit.bounds import MAX_EPOCHS, MAX_LAYERS, MAX_WIDTH, PLAIN_FOLDER_NAME, 
 from seqkit.config import Recipe
 from seqkit.data.babi import SIZE_FOLDERS, TASK_COUNT, BabiQuestion, read_babi_file, task_file
 from seqkit.data.batching import bucketed_order, epoch_order, epoch_seed
-from seqkit.data.sources import resolve_dataset
+from seqkit.data.sources import has_files, resolve_dataset
 from seqkit.errors import ConfigError, DataFormatError
 from seqkit.heads.memnet import SENTENCE_ENCODINGS, TYINGS, MemoryNetwork
 from seqkit.text.vocab import Vocab
@@ -44,6 +44,9 @@ class BabiData:
     dataset: str = setting("babi", pattern=PLAIN_FOLDER_NAME)
     # "1k" (en/) or "10k" (en-10k/).
     size: str = setting("1k", choices=tuple(SIZE_FOLDERS), kind="size")
+    # The folder of the official archive's root (tasks_1-20_v1-2/) to read: en, en-10k, hn, shuffled, ...;
+    # null reads en/ at size 1k and en-10k/ at 10k. Ignored when --data points at the qaN_*.txt files directly.
+    variant: str | None = setting(None, pattern=PLAIN_FOLDER_NAME)
     # A task number 1..20, or "all" for joint training on the twenty tasks.
     task: int | str = setting("all", minimum=1, maximum=TASK_COUNT, choices=("all",), kind="task")
     # The share of each task's training stories held out as dev, on which the best epoch is chosen.
@@ -110,14 +113,12 @@ class BabiTask:
         if not 0 < data.validation_fraction < 1:
             raise ConfigError("data.validation_fraction: must lie between 0 and 1")
         tasks = selected_tasks(data)
-        files = {(task, split): self._file(data.size, task, split) 
-                 for task in tasks for split in ("train", "test")}
         needed = {"train": "train", "valid": "train", "test": "test"}
-        required = sorted({files[task, needed[split]] for task in tasks for split in splits})
-        folder = resolve_dataset(data.dataset, required, data_dir)
+        read = sorted({(task, needed[split]) for task in tasks for split in splits})
+        folder, files = self._locate(data, read, data_dir)
         result = {split: [] for split in splits}
         for task in tasks:
-            if data.size == "10k" and task == 3 and {"train", "valid"} & set(splits):
+            if data.size == "10k" and files.get((task, "train"), "").startswith(f"{SIZE_FOLDERS['1k']}/"):
                 print("note: en-10k lacks task 3's training file; task 3 trains on en/ (1k)", file=sys.stderr)
             parsed = {}  # train and valid come from one file: read it once
             for split in splits:
@@ -133,11 +134,28 @@ class BabiTask:
                 result[split].extend(question for story in stories for question in story)
         return result
 
-    def _file(self, size: str, task: int, split: str) -> str:
-        folder = SIZE_FOLDERS[size]
-        if size == "10k" and task == 3 and split == "train":
-            folder = SIZE_FOLDERS["1k"]  # the missing file (see the data README)
-        return str(task_file(Path(folder), task, split))
+    def _locate(
+        self, data: BabiData, read: list[tuple[int, str]], data_dir: Path | None
+    ) -> tuple[Path, dict[tuple[int, str], str]]:
+        """The folder to read and, per (task, split), its file relative to that folder.
+
+        Two layouts are accepted: the archive's root (a folder per variant: en/, en-10k/, hn/, ...), looked up
+        like any dataset, or, with --data, a variant folder itself holding the qaN_*_{train,test}.txt files.
+        """
+        names = {(task, split): task_file(Path(), task, split).name for task, split in read}
+        if data_dir is not None and has_files(Path(data_dir), sorted(names.values())):
+            return Path(data_dir), names
+        variant = data.variant or SIZE_FOLDERS[data.size]
+        files = {key: f"{variant}/{name}" for key, name in names.items()}
+        if data.variant is None and data.size == "10k" and (3, "train") in files:
+            files[3, "train"] = f"{SIZE_FOLDERS['1k']}/{names[3, 'train']}"  # missing from en-10k (data README)
+        numbers = sorted({task for task, _ in read})
+        which = f"task {numbers[0]}" if len(numbers) == 1 else f"tasks {numbers[0]}-{numbers[-1]}"
+        splits = sorted({split for _, split in read})
+        suffix = splits[0] if len(splits) == 1 else "{" + ",".join(splits) + "}"
+        expected = f"{variant}/qaN_*_{suffix}.txt for {which} (or the qaN files directly in it)"
+        folder = resolve_dataset(data.dataset, sorted(files.values()), data_dir, expected=expected)
+        return folder, files
 
     # ---- vocabularies and features ----------------------------------------------------------------------
     def build_vocabularies(self, recipe: Recipe, train: list[BabiQuestion]) -> dict[str, Vocab]:
