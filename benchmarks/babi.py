@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from seqkit import api
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
 from seqkit.tasks import get_task
 
 

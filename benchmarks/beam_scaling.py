@@ -18,8 +18,8 @@ import time
 import torch
 
 from benchmarks.common import machine
-from seqkit.memory import peak_memory_mib
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
+from seqkit.runtime.memory import peak_memory_mib
 from seqkit.tasks import generation, get_task
 
 

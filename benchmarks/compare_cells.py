@@ -20,7 +20,7 @@ from pathlib import Path
 from benchmarks.common import machine
 from seqkit import api
 from seqkit.layers.cells import CELLS
-from seqkit.run_dir import read_recipe
+from seqkit.run_dirs.run_dir import read_recipe
 from seqkit.tasks import get_task
 
 

@@ -28,8 +28,8 @@ def synchronize(device: torch.device) -> None:
 
 def measure(task_name: str, device: torch.device, amp: bool, steps: int, warmup: int, repeats: int) -> dict:
     from seqkit import api
-    from seqkit.device import to_device
     from seqkit.model import build_model
+    from seqkit.runtime.device import to_device
     from seqkit.tasks import get_task
 
     task = get_task(task_name)
@@ -82,7 +82,7 @@ def measure(task_name: str, device: torch.device, amp: bool, steps: int, warmup:
 
 
 def main() -> None:
-    from seqkit.device import resolve_device
+    from seqkit.runtime.device import resolve_device
     from seqkit.tasks import TASKS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

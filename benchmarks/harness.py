@@ -22,8 +22,8 @@ import torch
 from benchmarks.common import machine
 from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 from seqkit.config import TrainConfig
-from seqkit.memory import peak_memory_mib
-from seqkit.training import build_optimizer
+from seqkit.runtime.memory import peak_memory_mib
+from seqkit.training.trainer import build_optimizer
 
 
 def _timed(work) -> float:

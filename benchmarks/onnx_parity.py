@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from seqkit.export import OnnxTagger, export_onnx
-from seqkit.export_classifier import OnnxClassifier
-from seqkit.export_seq2seq import OnnxGenerator
-from seqkit.run_dir import load_run, read_recipe
+from seqkit.export import export_onnx
+from seqkit.export.classifier import OnnxClassifier
+from seqkit.export.seq2seq import OnnxGenerator
+from seqkit.export.tagger import OnnxTagger
+from seqkit.run_dirs.run_dir import load_run, read_recipe
 from seqkit.tasks import get_task
 
 

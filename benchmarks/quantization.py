@@ -3,7 +3,7 @@
     PYTHONPATH=. SEQKIT_DATA_DIR=../shared/data python -m benchmarks.quantization RUN_DIR [RUN_DIR ...] \
         [--threads 1] [--repeats 3]
 
-Each round scores the whole test split with the float model and then with its int8 copy (seqkit/quantization.py)
+Each round scores the whole test split with the float model and then with its int8 copy (seqkit/runtime/quantization.py)
 through the task's own `evaluate`, i.e. the path `seqkit evaluate` takes, tokenizing and search included; the
 speed is test items / seconds of that call (median over rounds, the two taking turns so that load from other
 processes hits both alike), and the speed-up is the median of the per-round ratios. For translation and title
@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import forget_pretrained, machine
-from seqkit.quantization import quantize
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
+from seqkit.runtime.quantization import quantize
 from seqkit.tasks import generation, get_task
 
 

@@ -161,7 +161,41 @@ def runs_table(spec: dict, results: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-RENDERERS = {"summary": summary_table, "runs": runs_table}
+def suite_table(spec: dict, results: Path) -> str:
+    """One row per corpus: each recipe's test accuracy (from its record) and wall seconds, beside fastText's.
+
+    The seconds and fastText's figures come from the JSON of `python -m benchmarks.textcls` (`spec["benchmarks"]`,
+    files under results/; each run trained its recipes and fastText side by side, and a corpus's fastText figure is
+    taken from the first file that has it); the records are `sentiment/textcls-<recipe>-<corpus>`.
+    """
+    measured: dict = {}
+    for name in spec["benchmarks"]:
+        path = results / name
+        try:
+            corpora = json.loads(path.read_text(encoding="utf-8"))["corpora"] if path.is_file() else {}
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ReportError(f"{path}: unreadable benchmark output ({error})") from None
+        for corpus, row in corpora.items():
+            merged = measured.setdefault(corpus, {})
+            merged.update({key: value for key, value in row.items() if key not in merged})
+    header = ["corpus", *[f"`{recipe}`" for recipe in spec["recipes"]], "fastText", "seconds (same order)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for corpus in spec["corpora"]:
+        row = measured.get(corpus, {})
+        cells, seconds = [corpus], []
+        for recipe in spec["recipes"]:
+            record = read_record(results, f"sentiment/textcls-{recipe}-{corpus}")
+            accuracy = record.score(Figure("accuracy", "accuracy")) if record is not None else None
+            cells.append(NO_RECORD if accuracy is None else f"{accuracy:.2f}")
+            seconds.append(f"{row[recipe]['seconds']:.1f}" if recipe in row else "-")
+        fasttext = row.get("fasttext")
+        cells.append(f"{fasttext['accuracy']:.2f}" if fasttext else NO_RECORD)
+        seconds.append(f"{fasttext['seconds']:.1f}" if fasttext else "-")
+        lines.append("| " + " | ".join([*cells, " / ".join(seconds)]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"summary": summary_table, "runs": runs_table, "suite": suite_table}
 
 
 def read_tables(results: Path) -> dict:

@@ -22,11 +22,11 @@ import torch
 from benchmarks.common import machine, median_rate
 from seqkit import api
 from seqkit.config import TrainConfig
-from seqkit.memory import peak_memory_mib
 from seqkit.model import build_model
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
+from seqkit.runtime.memory import peak_memory_mib
 from seqkit.tasks import generation, get_task
-from seqkit.training import build_optimizer
+from seqkit.training.trainer import build_optimizer
 
 
 def step_by_step_loss(model, batch) -> torch.Tensor:

@@ -8,7 +8,7 @@ Speed does not depend on what the weights have learned, so without --run-dir the
 the recipe (same shapes as a trained one). Each figure is the median of --repeats runs. A pretrained encoder
 remembers the sentences it has encoded; its memory is emptied before every timed tagging call, so tagging is
 timed on sentences it reads for the first time (training, like a real run's later epochs, reads remembered ones).
-`--engine onnx` tags through the run dir's ONNX export and onnxruntime (seqkit.export.OnnxTagger, one onnxruntime
+`--engine onnx` tags through the run dir's ONNX export and onnxruntime (seqkit.export.tagger.OnnxTagger, one onnxruntime
 thread) instead of PyTorch; training is timed in PyTorch either way.
 """
 
@@ -26,10 +26,10 @@ import torch
 from benchmarks.common import forget_pretrained, machine, median_rate
 from benchmarks.roofline import matmul_peak_flops, recurrent_flops_per_token
 from seqkit.api import Tagger, load_recipe
-from seqkit.memory import peak_memory_mib
 from seqkit.model import build_model
-from seqkit.quantization import quantize
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
+from seqkit.runtime.memory import peak_memory_mib
+from seqkit.runtime.quantization import quantize
 from seqkit.tasks import get_task
 
 
@@ -72,7 +72,8 @@ def main() -> None:
 
     tagging_model = model  # an int8 copy with --quantize; the ONNX engine tags without it
     if arguments.engine == "onnx":
-        from seqkit.export import OnnxTagger, export_onnx
+        from seqkit.export import export_onnx
+        from seqkit.export.tagger import OnnxTagger
 
         with tempfile.TemporaryDirectory(prefix="seqkit-onnx-") as folder:
             tagger = OnnxTagger(export_onnx(Path(arguments.run_dir), Path(folder)))  # reads every file at once

@@ -21,7 +21,7 @@ from seqkit import api
 from seqkit.config import TrainConfig
 from seqkit.data.batching import bucketed_order, collate
 from seqkit.model import build_model
-from seqkit.run_dir import load_run
+from seqkit.run_dirs.run_dir import load_run
 from seqkit.tasks import generation, get_task
 
 

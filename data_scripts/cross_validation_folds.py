@@ -25,10 +25,10 @@ import random
 import sys
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_replace_directory
 from seqkit.data.hub import write_atis_layout
 from seqkit.data.readers import TaggedSentence, read_atis_split
 from seqkit.errors import SeqkitError
+from seqkit.files import atomic_replace_directory
 from seqkit.metrics import bio_chunks
 
 GROUPINGS = ("utterance", "template")

@@ -18,9 +18,9 @@ import sys
 from pathlib import Path
 
 from seqkit.api import load_recipe
-from seqkit.checkpoint import atomic_replace_directory
 from seqkit.data.sources import cache_root
 from seqkit.errors import SeqkitError
+from seqkit.files import atomic_replace_directory
 from seqkit.tasks import get_task
 
 RECIPE_OF_DATASET = {"atis": "atis", "conll2003": "conll2003"}

@@ -19,9 +19,8 @@ from typing import Self
 import torch
 
 from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml, to_dict
-from seqkit.device import place, resolve_device
 from seqkit.errors import ConfigError, DataNotFoundError, InputError, RunDirError
-from seqkit.run_dir import (
+from seqkit.run_dirs.run_dir import (
     RunLock,
     finish_run,
     finished_without_checkpoint,
@@ -33,9 +32,10 @@ from seqkit.run_dir import (
     update_metrics,
     write_run_start,
 )
+from seqkit.run_dirs.trained_data import evaluation_data, record_data_folder, with_note
+from seqkit.runtime.device import place, resolve_device
 from seqkit.tasks import get_task
 from seqkit.text.tokenize import word_offsets
-from seqkit.trained_data import evaluation_data, record_data_folder, with_note
 
 
 def load_recipe(task_name: str | None, recipe: str | Path | None, overrides: list[str] = ()) -> Recipe:
@@ -77,10 +77,10 @@ def train(
 
     Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
     """
-    from seqkit import distributed
     from seqkit.model import build_model
-    from seqkit.training import Trainer
-    from seqkit.training_pictures import epoch_pictures
+    from seqkit.runtime import distributed
+    from seqkit.training.trainer import Trainer
+    from seqkit.viz.training_pictures import epoch_pictures
 
     target = resolve_device(device)
     distributed.initialize_from_environment(target)
@@ -103,7 +103,7 @@ def train(
     task = get_task(config.task)
     if config.train.threads:
         torch.set_num_threads(config.train.threads)
-    # Only the first process writes; the others train beside it (see seqkit/distributed.py).
+    # Only the first process writes; the others train beside it (see seqkit/runtime/distributed.py).
     with RunLock(out) if main_process else contextlib.nullcontext():
         splits = task.load_splits(config, data_dir, ("train", "valid"))
         vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, splits["train"])
@@ -191,10 +191,10 @@ def load_predictor_parts(
 ) -> tuple[Recipe, dict, torch.nn.Module]:
     """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task.
 
-    `quantize="int8"` converts the float model's Linear/LSTM/GRU layers to dynamic int8 (seqkit/quantization.py);
+    `quantize="int8"` converts the float model's Linear/LSTM/GRU layers to dynamic int8 (runtime/quantization.py);
     int8 kernels run on the CPU only.
     """
-    from seqkit.quantization import quantize as quantized
+    from seqkit.runtime.quantization import quantize as quantized
 
     if quantize is not None and device == "auto":
         device = "cpu"  # int8 kernels exist on the CPU only, so a GPU is never the automatic choice here
@@ -460,8 +460,8 @@ class Classifier:
         return results
 
     def explain(self, texts: list[str], batch_size: int = 32) -> list[Explanation]:
-        """Each text's predicted label and every kept token's contribution to it (see seqkit/explain.py)."""
-        from seqkit.explain import gradient_times_input
+        """Each text's predicted label and every kept token's contribution to it (see seqkit/viz/explain.py)."""
+        from seqkit.viz.explain import gradient_times_input
 
         documents = self._documents(texts)
         labels = self.vocabularies["labels"].tokens

@@ -72,7 +72,7 @@ def train(
     overrides += [f"data.size={size}"] if size is not None else []
     overrides += ["train.amp=true"] if amp else []
     if repeats != 1:
-        from seqkit.repeats import REPEATS_FILE, train_repeats
+        from seqkit.training.repeats import REPEATS_FILE, train_repeats
 
         if resume:
             raise SeqkitError("--repeats: re-run the command to continue a series; --resume is for one run")
@@ -103,7 +103,7 @@ def evaluate(
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
     from seqkit import api
-    from seqkit.run_dir import read_recipe
+    from seqkit.run_dirs.run_dir import read_recipe
     from seqkit.tasks import get_task
 
     scores = api.evaluate(run_dir, split, data, device, settings or [])
@@ -298,7 +298,7 @@ def _stream(generator, input_file, output_file, beam, n_best, batch_size, attent
 
 
 def _flush(generator, lines, target, beam, n_best, attention, count, batch_size) -> int:
-    from seqkit.plotting import plot_attention
+    from seqkit.viz.attention import plot_attention
 
     real = [index for index, line in enumerate(lines) if line.strip()]
     found = generator.generate([lines[i] for i in real], beam, n_best, attention is not None, batch_size)
@@ -339,7 +339,7 @@ def answer(
     quantize: QuantizeOption = None,
 ) -> None:
     """Answer questions about a story and show where each hop of the memory network looked."""
-    from seqkit.answering import answer_command
+    from seqkit.tasks.babi_answering import answer_command
 
     answer_command(run_dir, story, question, support, interactive, as_json, quantize)
 
@@ -391,7 +391,7 @@ def explain(
 ) -> None:
     """Show which words drove each decision: green for the predicted label, red against (gradient x input)."""
     from seqkit.api import Classifier
-    from seqkit.explain import colorize
+    from seqkit.viz.explain import colorize
 
     classifier = Classifier.load(run_dir)
     for where, text in _texts_or_stdin(texts):
@@ -485,7 +485,7 @@ def pack(
     ] = None,
 ) -> None:
     """Pack a model's weights, config and vocabularies into one .seqkit file that every command loads."""
-    from seqkit.packing import pack_run_dir
+    from seqkit.run_dirs.packing import pack_run_dir
 
     typer.echo(str(pack_run_dir(run_dir, out)))
 
@@ -534,7 +534,7 @@ def _click_exit_status(error: Exception) -> int | None:
 
 
 def main() -> None:
-    from seqkit.training import TrainingInterrupted
+    from seqkit.errors import TrainingInterrupted
 
     try:
         # Outside standalone mode click returns a command's `typer.Exit(code)` instead of exiting with it.

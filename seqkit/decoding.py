@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import torch
 
-from seqkit.top_k import row_top_k
+from seqkit.layers.top_k import row_top_k
 
 
 @dataclass

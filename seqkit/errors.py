@@ -34,3 +34,7 @@ class RunDirError(SeqkitError):
 
 class InputError(SeqkitError):
     """Text handed to a predictor cannot be processed (for example an empty string)."""
+
+
+class TrainingInterrupted(SeqkitError):
+    """Training stopped on Ctrl-C or SIGTERM after saving a resumable checkpoint."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqkit.config import Recipe, RNNConfig
+from seqkit.config import Recipe
 from seqkit.encoders import InputEncoder, build_input_encoder
 from seqkit.heads import HeadOutput
-from seqkit.layers.rnn import RecurrentLayer
 from seqkit.text.vocab import Vocab
 
 
@@ -26,17 +25,6 @@ class SeqModel(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
         return self.head(self.encoder(batch), batch)
-
-
-def build_recurrent_layer(config: RNNConfig, input_size: int) -> RecurrentLayer:
-    return RecurrentLayer(
-        input_size,
-        config.hidden_size,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        cell=config.cell,
-        dropout=config.dropout,
-    )
 
 
 def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:

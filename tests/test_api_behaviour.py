@@ -19,8 +19,8 @@ import seqkit
 from seqkit import api
 from seqkit.api import TaggedText, Tagger, Translator
 from seqkit.cli import app
-from seqkit.device import CPU, resolve_device
 from seqkit.errors import DataNotFoundError, InputError
+from seqkit.runtime.device import CPU, resolve_device
 
 from conftest import TINY_ATIS, write_recipe
 

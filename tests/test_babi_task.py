@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import DataNotFoundError, InputError
-from seqkit.repeats import train_repeats
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.babi_tables import hop_table
+from seqkit.training.repeats import train_repeats
 
 from conftest import write_tiny_task1
 

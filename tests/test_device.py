@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from seqkit import api
 from seqkit.cli import app
-from seqkit.device import CPU, OnDevice, place, resolve_device, to_cpu
 from seqkit.errors import ConfigError
 from seqkit.heads import HeadOutput
+from seqkit.runtime.device import CPU, OnDevice, place, resolve_device, to_cpu
 
 from conftest import TINY_ATIS
 

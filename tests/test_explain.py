@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from seqkit.api import Classifier, load_recipe
-from seqkit.explain import colorize
 from seqkit.model import build_model
 from seqkit.text.vocab import Vocab
+from seqkit.viz.explain import colorize
 
 VOCABULARIES = {
     "words": Vocab(["<pad>", "<unk>", "good", "bad", "film"]),

@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from seqkit import Tagger, api
 from seqkit.cli import app
-from seqkit.export import GRAPH, OnnxTagger, export_onnx, viterbi
+from seqkit.export import export_onnx
+from seqkit.export.tagger import GRAPH, OnnxTagger, viterbi
 from seqkit.layers.crf import CRF
 
 from conftest import TINY_ATIS, write_recipe
@@ -55,7 +56,7 @@ def test_onnx_equals_pytorch_on_every_atis_test_item(tmp_path):
                  "rnn.hidden_size=32"]
     # The default recipe's pretrained encoder does not export; the same model without it does.
     run_dir = api.train("slot-filling", "atis_scratch", out=tmp_path / "run", overrides=overrides, show_progress=False)
-    recipe, vocabularies, model = __import__("seqkit.run_dir", fromlist=["load_run"]).load_run(run_dir)
+    recipe, vocabularies, model = __import__("seqkit.run_dirs.run_dir", fromlist=["load_run"]).load_run(run_dir)
     from seqkit.tasks import get_task
 
     task = get_task("slot-filling")

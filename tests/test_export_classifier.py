@@ -12,7 +12,7 @@ from seqkit.api import Classifier
 from seqkit.cli import app
 from seqkit.errors import ConfigError
 from seqkit.export import export_onnx
-from seqkit.export_classifier import GRAPH, OnnxClassifier
+from seqkit.export.classifier import GRAPH, OnnxClassifier
 
 DATA = Path(__file__).parent / "data" / "my_texts"
 TEXTS = [

@@ -10,7 +10,7 @@ from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import ConfigError
 from seqkit.export import export_onnx
-from seqkit.export_seq2seq import DECODER_STEP, ENCODER, OnnxGenerator
+from seqkit.export.seq2seq import DECODER_STEP, ENCODER, OnnxGenerator
 
 from conftest import TINY_SEQ2SEQ, write_animal_pairs
 

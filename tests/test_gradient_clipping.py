@@ -8,7 +8,7 @@ from torch import nn
 
 from seqkit.config import TrainConfig
 from seqkit.heads import HeadOutput
-from seqkit.training import Trainer
+from seqkit.training.trainer import Trainer
 
 
 class ScaledRegression(nn.Module):

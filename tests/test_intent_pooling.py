@@ -14,7 +14,8 @@ from seqkit.api import load_recipe
 from seqkit.config import build_recipe
 from seqkit.data.readers import read_atis_split
 from seqkit.errors import ConfigError
-from seqkit.export import OnnxTagger, export_onnx
+from seqkit.export import export_onnx
+from seqkit.export.tagger import OnnxTagger
 from seqkit.heads.tagger import soft_vote
 from seqkit.tasks import get_task
 from seqkit.tasks.slot_filling import SlotFillingData, TaggerConfig

@@ -19,7 +19,8 @@ from typer.testing import CliRunner
 from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import RunDirError
-from seqkit.packing import MANIFEST, pack_run_dir, resolve_run_dir
+from seqkit.run_dirs.locate import MANIFEST, resolve_run_dir
+from seqkit.run_dirs.packing import pack_run_dir
 
 from conftest import TINY_ATIS, TINY_SEQ2SEQ, write_animal_pairs
 

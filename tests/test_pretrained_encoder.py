@@ -228,7 +228,7 @@ def test_int8_quantization_reaches_the_frozen_transformer(tiny_bert):
     from torch import nn
     from torch.ao.nn.quantized.dynamic import Linear as QuantizedLinear
 
-    from seqkit.quantization import quantize
+    from seqkit.runtime.quantization import quantize
 
     encoder = PretrainedEncoder(tiny_bert)
     quantized = quantize(nn.ModuleList([encoder]), "int8")[0]

@@ -10,7 +10,7 @@ from seqkit.data.parallel import TextPair
 from seqkit.data.readers import read_atis_split
 from seqkit.errors import ConfigError
 from seqkit.model import build_model
-from seqkit.quantization import quantize
+from seqkit.runtime.quantization import quantize
 from seqkit.tasks import generation
 
 from conftest import DATA, TINY_ATIS, write_recipe

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from seqkit.data.readers import read_atis_split, read_conll
 from seqkit.data.sources import resolve_dataset
 from seqkit.errors import ConfigError, DataFormatError, RunDirError
-from seqkit.run_dir import RunLock
+from seqkit.run_dirs.run_dir import RunLock
 from seqkit.text.tokenize import word_tokenize
 from seqkit.text.vocab import Vocab
 

@@ -8,9 +8,9 @@ import torch
 from typer.testing import CliRunner
 
 from seqkit import Tagger
-from seqkit.checkpoint import load_tensors, save_tensors
 from seqkit.cli import app
 from seqkit.errors import InputError, RunDirError
+from seqkit.run_dirs.checkpoint import load_tensors, save_tensors
 
 from conftest import TINY_ATIS, write_recipe
 

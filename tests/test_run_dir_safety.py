@@ -14,11 +14,11 @@ import pytest
 import torch
 
 from seqkit import Tagger, api
-from seqkit.checkpoint import load_tensors, read_json, save_tensors
-from seqkit.errors import ConfigError, InputError, RunDirError
-from seqkit.run_dir import write_run_start
+from seqkit.errors import ConfigError, InputError, RunDirError, TrainingInterrupted
+from seqkit.run_dirs.checkpoint import load_tensors, read_json, save_tensors
+from seqkit.run_dirs.run_dir import write_run_start
 from seqkit.tasks import get_task
-from seqkit.training import Trainer, TrainingInterrupted
+from seqkit.training.trainer import Trainer
 
 from conftest import TINY_ATIS, write_recipe
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from seqkit.top_k import row_top_k
+from seqkit.layers.top_k import row_top_k
 
 
 @pytest.mark.parametrize("width", [100, 64 * 30, 64 * 30 + 7, 8003])

@@ -9,12 +9,13 @@ import torch
 from torch import nn
 
 from seqkit.api import load_recipe
-from seqkit.checkpoint import load_tensors
 from seqkit.config import TrainConfig
 from seqkit.data.readers import read_atis_split
+from seqkit.errors import TrainingInterrupted
 from seqkit.model import build_model
+from seqkit.run_dirs.checkpoint import load_tensors
 from seqkit.tasks import get_task
-from seqkit.training import Trainer, TrainingInterrupted, build_optimizer, learning_rate_factor
+from seqkit.training.trainer import Trainer, build_optimizer, learning_rate_factor
 
 from conftest import TINY_ATIS, write_recipe
 

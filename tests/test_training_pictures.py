@@ -3,7 +3,7 @@
 import struct
 
 from seqkit import api
-from seqkit.training_pictures import CURVES, draw_curves, epoch_pictures
+from seqkit.viz.training_pictures import CURVES, draw_curves, epoch_pictures
 
 from conftest import TINY_ATIS, write_recipe
 
@@ -29,7 +29,7 @@ def test_every_training_run_writes_curves_png(tiny_tagger_run):
 
 
 def test_without_matplotlib_nothing_is_drawn(tmp_path, monkeypatch):
-    monkeypatch.setattr("seqkit.training_pictures.matplotlib_available", lambda: False)
+    monkeypatch.setattr("seqkit.viz.training_pictures.matplotlib_available", lambda: False)
     epoch_pictures(tmp_path, "slot_f1")(HISTORY)
     assert not (tmp_path / CURVES).exists()
 

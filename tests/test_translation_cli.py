@@ -83,7 +83,7 @@ def test_translator_api_batches_and_returns_attention(run_dir):
 
 
 def test_attention_picture_is_written(run_dir, tmp_path):
-    from seqkit.plotting import plot_attention
+    from seqkit.viz.attention import plot_attention
 
     (output,) = api.Translator.load(run_dir).translate(["ant bee cat"], with_attention=True)
     path = plot_attention(output, tmp_path / "attention.png")

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import datasets
 
-from seqkit import distributed
 from seqkit.data import mapped_pages
 from seqkit.data.sources import cache_root
 from seqkit.errors import SeqkitError
+from seqkit.runtime import distributed
 
 # Bump when the stored columns change meaning, so that old tables are not read as new ones.
 FORMAT_VERSION = 1

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_write_text
 from seqkit.data.readers import TaggedSentence, iob1_to_bio
 from seqkit.errors import DataFormatError
+from seqkit.files import atomic_write_text
 
 
 def sentences_from_dataset(

@@ -19,8 +19,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
-from seqkit.checkpoint import atomic_replace_directory
 from seqkit.errors import ConfigError, DataNotFoundError, SeqkitError
+from seqkit.files import atomic_replace_directory
 
 _PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _INSIDE = "must be a path inside the data folder (no absolute path, no '..')"

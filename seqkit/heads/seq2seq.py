@@ -19,11 +19,11 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
-from seqkit.device import model_device, to_cpu, to_device
 from seqkit.heads import HeadOutput
 from seqkit.layers.attention import Attention
 from seqkit.layers.copy import CopySwitch
 from seqkit.layers.rnn import FUSED_CELLS, RecurrentLayer
+from seqkit.runtime.device import model_device, to_cpu, to_device
 
 
 @dataclass(frozen=True)

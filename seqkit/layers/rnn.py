@@ -10,11 +10,16 @@ of the outputs are zero.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqkit.layers.cells import CELLS, CUSTOM_CELLS, FUSED_CELLS, initialise_identity_recurrence
+
+if TYPE_CHECKING:  # the config is only named in a type: layers take plain arguments and import nothing above
+    from seqkit.config import RNNConfig
 
 __all__ = ["CELLS", "FUSED_CELLS", "RecurrentLayer", "reverse_padded"]
 
@@ -116,3 +121,15 @@ class RecurrentLayer(nn.Module):
         if self.num_directions == 2:
             finals.append(layer_inputs[:, 0, hidden_size:])  # backward: at the first token
         return layer_inputs, torch.cat(finals, dim=-1)  # (B, T, D_out), (B, D_out)
+
+
+def build_recurrent_layer(config: RNNConfig, input_size: int) -> RecurrentLayer:
+    """The recurrent layer a recipe's `rnn:` section describes, over inputs of `input_size` features."""
+    return RecurrentLayer(
+        input_size,
+        config.hidden_size,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        cell=config.cell,
+        dropout=config.dropout,
+    )

@@ -44,7 +44,7 @@ class ServedModel:
 
 def load_models(run_dirs: Sequence[Path], max_wait_seconds: float = 0.002) -> list[ServedModel]:
     """Load each run dir's predictor; a task with no endpoint, or a repeated name, is a RunDirError."""
-    from seqkit.run_dir import read_recipe
+    from seqkit.run_dirs.run_dir import read_recipe
 
     models: list[ServedModel] = []
     for run_dir in map(Path, run_dirs):

@@ -96,7 +96,7 @@ class ClassifyRequest(BaseModel):
     explain: bool = Field(
         default=False,
         description="Also answer each text's tokens and their contributions to the predicted label (gradient x "
-        f"input, see seqkit/explain.py); at most {MAX_EXPLAINED_ITEMS} texts per request then.",
+        f"input, see seqkit/viz/explain.py); at most {MAX_EXPLAINED_ITEMS} texts per request then.",
     )
 
     @model_validator(mode="after")

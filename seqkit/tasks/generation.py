@@ -300,7 +300,7 @@ def streamed_training_batches(recipe: Recipe, vocabularies: dict, corpus: Parall
 
 
 def build_head(recipe: Recipe, vocabularies: dict, input_size: int) -> Seq2SeqHead:
-    from seqkit.model import build_recurrent_layer
+    from seqkit.layers.rnn import build_recurrent_layer
 
     head: Seq2SeqConfig = recipe.head
     try:
@@ -338,7 +338,7 @@ def generate(
 ) -> list[list[Generated]]:
     """Per text, its n_best outputs (best first). Texts are batched by length; the order is kept.
 
-    `searchable` replaces the model in the search (an exported one: seqkit/export_seq2seq.py); `model` may then be None.
+    `searchable` replaces the model in the search (an exported one: seqkit/export/seq2seq.py); `model` may then be None.
     """
     head: Seq2SeqConfig = recipe.head
     beam = head.beam if beam is None else beam

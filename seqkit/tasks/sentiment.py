@@ -237,7 +237,7 @@ class SentimentTask:
     # ---- model ------------------------------------------------------------------------------------------
     def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> ClassifierHead:
         from seqkit.layers.conv import TextCNN
-        from seqkit.model import build_recurrent_layer
+        from seqkit.layers.rnn import build_recurrent_layer
 
         head: ClassifierConfig = recipe.head
         if head.context == "rnn":

@@ -192,7 +192,7 @@ class SlotFillingTask:
 
     # ---- model ------------------------------------------------------------------------------------------
     def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> TaggerHead:
-        from seqkit.model import build_recurrent_layer
+        from seqkit.layers.rnn import build_recurrent_layer
 
         head: TaggerConfig = recipe.head
         tagger = TaggerHead(

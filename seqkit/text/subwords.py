@@ -69,7 +69,7 @@ class SubwordModel:
         return self.processor.DecodePieces(list(pieces))
 
     def save(self, path: Path) -> None:
-        from seqkit.checkpoint import atomic_write_bytes
+        from seqkit.files import atomic_write_bytes
 
         atomic_write_bytes(path, self.model_bytes)
 

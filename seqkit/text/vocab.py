@@ -118,7 +118,7 @@ class Vocab:
             raise RunDirError(f"{source}: {error}") from None
 
     def save(self, path: Path) -> None:
-        from seqkit.checkpoint import atomic_write_text
+        from seqkit.files import atomic_write_text
 
         atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False))
 

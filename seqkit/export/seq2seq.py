@@ -11,7 +11,7 @@
 
 The search itself (greedy or beam, seqkit/decoding.py) stays outside the graphs: OnnxGenerator hands
 seqkit.tasks.generation.generate an adapter that runs the two graphs in onnxruntime, so segmentation, search
-and detokenization are the training code's own. As for the tagger (seqkit/export.py), the recurrent encoder
+and detokenization are the training code's own. As for the tagger (seqkit/export/tagger.py), the recurrent encoder
 normally runs on packed sequences, which ONNX cannot express: the encoder graph runs the plain fused kernel on
 unpadded input, so the adapter encodes each source length separately and pads the memories back into one batch
 (padding is masked out of the attention, so it never changes a result). Copy attention (a vocabulary that grows
@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from seqkit.errors import ConfigError
+from seqkit.export.onnx_trace import feature_examples, write_onnx
 from seqkit.heads.seq2seq import DecoderState, Seq2SeqHead
-from seqkit.onnx_trace import feature_examples, write_onnx
 
 ENCODER = "encoder.onnx"
 DECODER_STEP = "decoder_step.onnx"
@@ -104,8 +104,9 @@ def state_names(head: Seq2SeqHead) -> list[str]:
 
 def export_seq2seq_onnx(run_dir: Path, out: Path) -> Path:
     """Write encoder.onnx, decoder_step.onnx, config.yaml and the vocabularies of a seq2seq run dir into `out`."""
-    from seqkit.checkpoint import atomic_write_with
-    from seqkit.run_dir import CONFIG, VOCABULARY_FOLDER, load_run
+    from seqkit.files import atomic_write_with
+    from seqkit.run_dirs.layout import CONFIG, VOCABULARY_FOLDER
+    from seqkit.run_dirs.run_dir import load_run
 
     recipe, _, model = load_run(run_dir)
     head: Seq2SeqHead = model.head
@@ -195,8 +196,8 @@ class OnnxGenerator:
     """Translates or titles texts with an exported folder; the same outputs as seqkit.Translator / Summarizer."""
 
     def __init__(self, folder: Path):
-        from seqkit.export import inference_session
-        from seqkit.run_dir import read_recipe, read_vocabularies
+        from seqkit.export.onnx_session import inference_session
+        from seqkit.run_dirs.run_dir import read_recipe, read_vocabularies
         from seqkit.tasks.generation import target_symbols
 
         folder = Path(folder)

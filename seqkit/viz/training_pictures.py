@@ -12,8 +12,8 @@ import io
 from collections.abc import Callable
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_write_bytes
 from seqkit.errors import ConfigError
+from seqkit.files import atomic_write_bytes
 
 CURVES = "curves.png"
 TENSORBOARD_FOLDER = "tensorboard"

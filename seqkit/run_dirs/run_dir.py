@@ -1,4 +1,4 @@
-"""Writing and loading run directories (the layout is described in seqkit/checkpoint.py).
+"""Writing and loading run directories (the layout is described in seqkit/run_dirs/checkpoint.py).
 
 Loading checks everything it reads: the config goes through the strict recipe loader, vocabularies through
 Vocab.from_json, and every weight tensor's name and shape against the model the config builds, so a tampered,
@@ -17,42 +17,30 @@ from pathlib import Path
 
 import yaml
 
-from seqkit.checkpoint import (
+from seqkit.config import Recipe, build_recipe, to_dict
+from seqkit.errors import ConfigError, RunDirError, TrainingInterrupted
+from seqkit.files import (
     atomic_replace_directory,
     atomic_write_json,
     atomic_write_text,
-    load_state_into,
-    load_tensors,
-    read_json,
     settled_directory,
     swap_in_directory,
 )
-from seqkit.config import Recipe, build_recipe, to_dict
-from seqkit.errors import ConfigError, RunDirError
-from seqkit.text.vocab import Vocab
-from seqkit.version import __version__
-
-CONFIG = "config.yaml"
-WEIGHTS = "model.safetensors"
-VOCABULARY_FOLDER = "vocab"
-METRICS = "metrics.json"
-RUN_INFO = "run.json"
-LOCK = ".lock"
-CHECKPOINTS = "checkpoints"
-LAST_CHECKPOINT = Path(CHECKPOINTS) / "last"
-# Everything training writes into a run dir (the log, curves and TensorBoard files come from seqkit/training.py
-# and seqkit/training_pictures.py): a failed start removes exactly these, never a user's file in the folder.
-RUN_FILES = (
+from seqkit.run_dirs.checkpoint import load_state_into, load_tensors, read_json
+from seqkit.run_dirs.layout import (
+    CHECKPOINTS,
     CONFIG,
+    LAST_CHECKPOINT,
+    LOCK,
+    METRICS,
+    RUN_FILES,
     RUN_INFO,
     VOCABULARY_FOLDER,
     WEIGHTS,
-    METRICS,
-    CHECKPOINTS,
-    "log.jsonl",
-    "curves.png",
-    "tensorboard",
 )
+from seqkit.run_dirs.locate import resolve_run_dir
+from seqkit.text.vocab import Vocab
+from seqkit.version import __version__
 
 
 def write_run_start(run_dir: Path, recipe: Recipe, vocabularies: dict[str, Vocab]) -> None:
@@ -118,8 +106,6 @@ def new_run_folder(run_dir: Path, replace: bool) -> Iterator[Path]:
             swap_in_directory(staging, run_dir)
         except BaseException as error:
             shutil.rmtree(staging, ignore_errors=True)
-            from seqkit.training import TrainingInterrupted
-
             if isinstance(error, TrainingInterrupted):  # its own message points at the staging folder, now gone
                 raise TrainingInterrupted(
                     f"training stopped; the new run is discarded and {run_dir} keeps the run it held "
@@ -174,7 +160,6 @@ def finished_without_checkpoint(run_dir: Path) -> bool:
 def read_recipe(run_dir: Path) -> Recipe:
     """The config of the model that `run_dir` names (a run dir, a packed file or a hub repo id)."""
     from seqkit.config import read_yaml
-    from seqkit.packing import resolve_run_dir
     from seqkit.tasks import get_task
 
     run_dir = resolve_run_dir(run_dir)
@@ -204,9 +189,8 @@ def read_vocabularies(run_dir: Path) -> dict:
 
 def load_run(run_dir: Path):
     """(recipe, vocabularies, model in eval mode) from a finished or interrupted run dir, a packed `.seqkit`
-    file or a Hugging Face hub repo id (seqkit/packing.py resolves all three here, for every command)."""
+    file or a Hugging Face hub repo id (seqkit/run_dirs/packing.py resolves all three here, for every command)."""
     from seqkit.model import build_model
-    from seqkit.packing import resolve_run_dir
 
     run_dir = resolve_run_dir(run_dir)
     recipe = read_recipe(run_dir)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_write_json
 from seqkit.errors import DataNotFoundError
-from seqkit.run_dir import RUN_INFO
+from seqkit.files import atomic_write_json
+from seqkit.run_dirs.layout import RUN_INFO
 
 DATA_KEY = "data_dir"
 

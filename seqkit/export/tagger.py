@@ -1,7 +1,7 @@
 """Export a trained tagger to ONNX, and tag with the exported file through onnxruntime.
 
-Sentiment classifiers export through seqkit/export_classifier.py, seq2seq models through export_seq2seq.py;
-`export_onnx` picks by the run dir's task.
+Sentiment classifiers export through seqkit/export/classifier.py, seq2seq models through seq2seq.py;
+seqkit.export.export_onnx picks by the run dir's task.
 
 `seqkit export RUN_DIR --format onnx` writes RUN_DIR/export/ (or --out): `tagger.onnx`, the emission network
 (input encoders, the recurrent layer, slot and intent projections; in, the batch features the encoders read,
@@ -25,9 +25,11 @@ import torch
 from torch import nn
 
 from seqkit.api import TaggedText, tagged_text, tagger_inputs
-from seqkit.checkpoint import atomic_write_json, atomic_write_with, read_json
-from seqkit.errors import ConfigError, RunDirError
-from seqkit.onnx_trace import feature_examples, write_onnx
+from seqkit.errors import ConfigError
+from seqkit.export.onnx_session import inference_session
+from seqkit.export.onnx_trace import feature_examples, write_onnx
+from seqkit.files import atomic_write_json, atomic_write_with
+from seqkit.run_dirs.checkpoint import read_json
 from seqkit.text.vocab import Vocab
 
 GRAPH = "tagger.onnx"
@@ -70,31 +72,12 @@ class EmissionNetwork(nn.Module):
         return hidden[-self.num_directions :].transpose(0, 1).reshape(hidden.size(1), self.output_dim)
 
 
-def export_onnx(run_dir: Path, out: Path | None = None) -> Path:
-    """Export a run dir to ONNX (the graphs, their settings, vocabularies); returns the folder.
-
-    Sentiment models go through seqkit/export_classifier.py, translation and titles through export_seq2seq.py.
-    """
+def export_tagger_onnx(run_dir: Path, out: Path) -> Path:
+    """Write a slot-filling run dir's emission network, decoding settings and vocabularies to `out`."""
     from seqkit.encoders import needed_features
-    from seqkit.packing import SUFFIX, resolve_run_dir
-    from seqkit.run_dir import VOCABULARY_FOLDER, load_run, read_recipe
+    from seqkit.run_dirs.layout import VOCABULARY_FOLDER
+    from seqkit.run_dirs.run_dir import load_run
 
-    source = Path(run_dir)
-    # A packed file or hub model is unpacked into a temporary folder, so its export goes to NAME-export here.
-    default = source / "export" if source.is_dir() else Path(f"{source.name.removesuffix(SUFFIX)}-export")
-    out = Path(out) if out is not None else default
-    run_dir = resolve_run_dir(source)
-    task = read_recipe(run_dir).task
-    if task == "sentiment":
-        from seqkit.export_classifier import export_classifier_onnx
-
-        return export_classifier_onnx(run_dir, out)
-    if task in ("translation", "title-generation"):
-        from seqkit.export_seq2seq import export_seq2seq_onnx
-
-        return export_seq2seq_onnx(run_dir, out)
-    if task != "slot-filling":
-        raise RunDirError(f"{run_dir}: ONNX export covers slot-filling, sentiment and seq2seq models, not {task!r}")
     recipe, vocabularies, model = load_run(run_dir)
     features = ["words", *sorted(needed_features(recipe.encoder) - {"words"})]  # the graph's inputs, in order
     network = EmissionNetwork(model, features).eval()
@@ -141,17 +124,6 @@ def viterbi(emissions: np.ndarray, start: np.ndarray, end: np.ndarray, transitio
         current = pointers[np.arange(len(current)), current]
         path.append(current)
     return np.stack(path[::-1], axis=1)  # (B, T)
-
-
-def inference_session(path: Path, user: str):
-    """An onnxruntime session on one CPU thread for the graph at `path`; `user` names who needs onnxruntime."""
-    try:
-        import onnxruntime
-    except ImportError as error:
-        raise ConfigError(f"{user} needs onnxruntime: pip install 'seqkit[export]' ({error})") from None
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class OnnxTagger:

@@ -27,26 +27,14 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from seqkit import distributed
-from seqkit.checkpoint import (
-    atomic_replace_directory,
-    atomic_write_json,
-    atomic_write_text,
-    load_state_into,
-    load_tensors,
-    read_json,
-    save_tensors,
-    settled_directory,
-)
 from seqkit.config import SCHEDULES, TrainConfig
-from seqkit.device import model_device, to_device
-from seqkit.errors import ConfigError, RunDirError, SeqkitError
-from seqkit.memory import peak_memory_mib
-from seqkit.run_dir import LAST_CHECKPOINT
-
-
-class TrainingInterrupted(SeqkitError):
-    """Training stopped on Ctrl-C or SIGTERM after saving a resumable checkpoint."""
+from seqkit.errors import ConfigError, RunDirError, SeqkitError, TrainingInterrupted
+from seqkit.files import atomic_replace_directory, atomic_write_json, atomic_write_text, settled_directory
+from seqkit.run_dirs.checkpoint import load_state_into, load_tensors, read_json, save_tensors
+from seqkit.run_dirs.layout import LAST_CHECKPOINT
+from seqkit.runtime import distributed
+from seqkit.runtime.device import model_device, to_device
+from seqkit.runtime.memory import peak_memory_mib
 
 
 @dataclass
@@ -222,7 +210,7 @@ class Trainer:
             local = to_device(local, self.device)
             with torch.autocast("cuda", dtype=torch.float16, enabled=self.scaler is not None):
                 loss = self.train_model(local).loss
-            # This process's share of the global batch's mean loss (see seqkit/distributed.py).
+            # This process's share of the global batch's mean loss (see seqkit/runtime/distributed.py).
             share = distributed.examples_in(local) / distributed.examples_in(batch)
             batch_loss = distributed.sum_across(loss.item() * share)
             if not math.isfinite(batch_loss):

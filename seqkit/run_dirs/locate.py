@@ -1,4 +1,4 @@
-"""Shareable models: a run dir packed into one `.seqkit` file, and the three ways of naming a model.
+"""Where a model is: a run dir, a packed `.seqkit` file, or a hub repo, each turned into a folder on disk.
 
 Wherever seqkit takes a run dir (every predictor's `load`, every CLI command), it accepts
 
@@ -6,7 +6,7 @@ Wherever seqkit takes a run dir (every predictor's `load`, every CLI command), i
     atis.seqkit                    a packed file written by `seqkit pack` (pack_run_dir)
     org/name                       a Hugging Face hub repo holding a run dir's files
 
-and turns it into a folder on disk in one place, resolve_run_dir, which seqkit/run_dir.py calls before reading.
+and turns it into a folder on disk in one place, resolve_run_dir, which seqkit/run_dirs/run_dir.py calls before reading.
 
 A packed file is a zip archive of the run dir's small files: the weights (safetensors), config.yaml, the
 vocabularies (JSON) and sentencepiece models, run.json, metrics.json and log.jsonl, plus a manifest; never the
@@ -27,9 +27,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_write_with
 from seqkit.errors import RunDirError
-from seqkit.run_dir import CONFIG, METRICS, RUN_INFO, VOCABULARY_FOLDER, WEIGHTS
+from seqkit.run_dirs.layout import CONFIG, METRICS, RUN_INFO, VOCABULARY_FOLDER, WEIGHTS
 from seqkit.version import __version__
 
 SUFFIX = ".seqkit"
@@ -47,8 +46,6 @@ MEMBER_NAME = re.compile(
 # A hub repo id is `owner/name`: one slash, no leading dot; anything else is only ever a local path.
 REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*")
 HUB_FILES = [*PACKED_FILES, f"{VOCABULARY_FOLDER}/*"]
-# Zip timestamps start in 1980; a fixed one makes packing the same run dir give the same bytes.
-MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Folders already unpacked or downloaded in this process, so that a command reading a model twice (its recipe,
 # then its weights) unpacks it once. Packed files are keyed by size and modification time too.
@@ -66,35 +63,6 @@ def resolve_run_dir(source: str | Path) -> Path:
     if REPO_ID.fullmatch(str(source)) and not str(source).endswith(SUFFIX):
         return download_from_hub(str(source))
     raise RunDirError(f"{source}: no such run dir or packed model file")
-
-
-def pack_run_dir(source: str | Path, out: str | Path | None = None) -> Path:
-    """Write the model that `source` names into one packed file (default: NAME.seqkit here); returns its path."""
-    from seqkit.run_dir import read_recipe, read_vocabularies
-
-    run_dir = resolve_run_dir(source)
-    recipe = read_recipe(run_dir)
-    read_vocabularies(run_dir)  # refuses a run dir without any
-    if not (run_dir / WEIGHTS).is_file():
-        raise RunDirError(f"{run_dir / WEIGHTS}: no weights yet (has the run finished its first epoch?)")
-    if out is None:
-        out = Path(Path(str(source).rstrip("/")).name.removesuffix(SUFFIX) + SUFFIX)
-    files = [name for name in PACKED_FILES if (run_dir / name).is_file()]
-    files += sorted(
-        f"{VOCABULARY_FOLDER}/{path.name}"
-        for path in (run_dir / VOCABULARY_FOLDER).iterdir()
-        if path.suffix in VOCABULARY_SUFFIXES and MEMBER_NAME.fullmatch(f"{VOCABULARY_FOLDER}/{path.name}")
-    )
-    manifest = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "seqkit_version": __version__, "task": recipe.task}
-
-    def write(path: Path) -> None:
-        with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_member(MANIFEST), json.dumps(manifest, indent=2) + "\n")
-            for name in files:
-                archive.writestr(_member(name), (run_dir / name).read_bytes())
-
-    atomic_write_with(Path(out), write)
-    return Path(out)
 
 
 def unpack(path: Path) -> Path:
@@ -159,12 +127,6 @@ def _checked_names(path: Path, archive: zipfile.ZipFile) -> list[str]:
         if required not in names:
             raise RunDirError(f"{path}: not a packed seqkit model ({required} is missing)")
     return names
-
-
-def _member(name: str) -> zipfile.ZipInfo:
-    member = zipfile.ZipInfo(name, date_time=MEMBER_TIME)
-    member.compress_type = zipfile.ZIP_DEFLATED
-    return member
 
 
 def _scratch_folder() -> Path:

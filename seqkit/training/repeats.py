@@ -11,9 +11,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from seqkit.checkpoint import atomic_write_json, read_json
 from seqkit.errors import ConfigError
-from seqkit.run_dir import CONFIG, METRICS, RUN_INFO, VOCABULARY_FOLDER, WEIGHTS
+from seqkit.files import atomic_write_json
+from seqkit.run_dirs.checkpoint import read_json
+from seqkit.run_dirs.layout import CONFIG, METRICS, RUN_INFO, VOCABULARY_FOLDER, WEIGHTS
 from seqkit.tasks import get_task
 
 REPEATS_FILE = "repeats.json"

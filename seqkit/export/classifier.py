@@ -24,8 +24,8 @@ from torch import nn
 
 from seqkit.api import Classification
 from seqkit.errors import ConfigError, InputError
+from seqkit.export.onnx_trace import feature_examples, write_onnx
 from seqkit.layers.conv import TextCNN
-from seqkit.onnx_trace import feature_examples, write_onnx
 
 GRAPH = "classifier.onnx"
 
@@ -56,9 +56,10 @@ def minimum_length(model: nn.Module) -> int:
 
 def export_classifier_onnx(run_dir: Path, out: Path) -> Path:
     """Write the ONNX graph, config.yaml and vocabularies of a sentiment run dir into `out`; returns `out`."""
-    from seqkit.checkpoint import atomic_write_with
     from seqkit.encoders import needed_features
-    from seqkit.run_dir import CONFIG, VOCABULARY_FOLDER, load_run
+    from seqkit.files import atomic_write_with
+    from seqkit.run_dirs.layout import CONFIG, VOCABULARY_FOLDER
+    from seqkit.run_dirs.run_dir import load_run
 
     recipe, _, model = load_run(run_dir)
     features = sorted(needed_features(recipe.encoder))  # words always; a fixed order names the graph's inputs
@@ -84,8 +85,8 @@ class OnnxClassifier:
     """Classifies texts with an exported folder through onnxruntime; the same answers as seqkit.Classifier."""
 
     def __init__(self, folder: Path):
-        from seqkit.export import inference_session
-        from seqkit.run_dir import read_recipe, read_vocabularies
+        from seqkit.export.onnx_session import inference_session
+        from seqkit.run_dirs.run_dir import read_recipe, read_vocabularies
         from seqkit.tasks import get_task
 
         folder = Path(folder)

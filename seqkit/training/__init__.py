@@ -1,0 +1,1 @@
+"""Training: the Trainer's loop and repeated trainings over seeds."""

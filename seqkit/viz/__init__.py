@@ -1,0 +1,1 @@
+"""Pictures: attention matrices, training curves, and which words drove a classifier's decision."""
