@@ -23,7 +23,7 @@ from benchmarks.common import machine
 from benchmarks.workloads import SLICES, WORKLOADS, Slice, Workload
 from seqkit.config import TrainConfig
 from seqkit.runtime.memory import peak_memory_mib
-from seqkit.training.trainer import build_optimizer
+from seqkit.training.optimizer import build_optimizer
 
 
 def _timed(work) -> float:

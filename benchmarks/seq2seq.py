@@ -26,7 +26,7 @@ from seqkit.model import build_model
 from seqkit.run_dirs.run_dir import load_run
 from seqkit.runtime.memory import peak_memory_mib
 from seqkit.tasks import generation, get_task
-from seqkit.training.trainer import build_optimizer
+from seqkit.training.optimizer import build_optimizer
 
 
 def step_by_step_loss(model, batch) -> torch.Tensor:

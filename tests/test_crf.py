@@ -88,7 +88,7 @@ def test_decoding_follows_transitions_written_by_the_fused_optimizer():
     """A fused AdamW step writes the weights without bumping the tensors' version counters; the decoding
     plan must still follow the new transitions, as a fresh CRF holding the same weights decodes."""
     from seqkit.config import TrainConfig
-    from seqkit.training.trainer import build_optimizer
+    from seqkit.training.optimizer import build_optimizer
 
     crf = random_crf(num_tags=6, seed=3)
     optimizer = build_optimizer(crf.parameters(), TrainConfig(learning_rate=0.5))

@@ -11,7 +11,7 @@ from seqkit.api import load_recipe
 from seqkit.config import REPOSITORY_RECIPES
 from seqkit.model import build_model
 from seqkit.tasks import get_task
-from seqkit.training.trainer import build_optimizer
+from seqkit.training.optimizer import build_optimizer
 
 ROOT = Path(__file__).parent.parent
 RECIPES = sorted(REPOSITORY_RECIPES.glob("**/*.yaml"))

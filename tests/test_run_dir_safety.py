@@ -52,16 +52,16 @@ def snapshot(run_dir: Path) -> dict[str, bytes]:
 
 def fail_in_epoch(monkeypatch, epoch: int, interrupt: bool = False) -> None:
     """Make training fail (an error, or Ctrl-C after one step) when it reaches `epoch` (1-based)."""
-    original = Trainer._run_epoch
+    original = Trainer._train_epoch
 
-    def run_epoch(self, total_steps):
+    def train_epoch(self, total_steps):
         if self.state.epoch + 1 == epoch:
             if not interrupt:
                 raise RuntimeError("the machine fell over")
-            self._stop_requested = True  # what the SIGINT handler sets: stop after this step
+            self.stop.requested = True  # what the SIGINT handler sets: stop after this step
         return original(self, total_steps)
 
-    monkeypatch.setattr(Trainer, "_run_epoch", run_epoch)
+    monkeypatch.setattr(Trainer, "_train_epoch", train_epoch)
 
 
 @pytest.fixture(scope="module")

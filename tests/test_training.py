@@ -15,7 +15,8 @@ from seqkit.errors import TrainingInterrupted
 from seqkit.model import build_model
 from seqkit.run_dirs.checkpoint import load_tensors
 from seqkit.tasks import get_task
-from seqkit.training.trainer import Trainer, build_optimizer, learning_rate_factor
+from seqkit.training.optimizer import build_optimizer, learning_rate_factor
+from seqkit.training.trainer import Trainer
 
 from conftest import TINY_ATIS, write_recipe
 
