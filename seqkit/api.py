@@ -20,6 +20,7 @@ import torch
 
 from seqkit.config import Recipe, apply_overrides, build_recipe, find_recipe, read_yaml, to_dict
 from seqkit.errors import ConfigError, DataNotFoundError, InputError, RunDirError
+from seqkit.registry import lookup
 from seqkit.run_dirs.run_dir import (
     RunLock,
     finish_run,
@@ -34,7 +35,7 @@ from seqkit.run_dirs.run_dir import (
 )
 from seqkit.run_dirs.trained_data import evaluation_data, record_data_folder, with_note
 from seqkit.runtime.device import place, resolve_device
-from seqkit.tasks import get_task
+from seqkit.tasks import get_task, tasks_served_by
 from seqkit.text.tokenize import word_offsets
 
 
@@ -187,9 +188,10 @@ def with_decoding(recipe: Recipe, overrides: list[str]) -> Recipe:
 
 
 def load_predictor_parts(
-    run_dir: str | Path, task: str, what: str, device: str = "auto", quantize: str | None = None
+    run_dir: str | Path, predictor: str, device: str = "auto", quantize: str | None = None
 ) -> tuple[Recipe, dict, torch.nn.Module]:
-    """(recipe, vocabularies, model on `device`) of a run dir, refusing one trained for another task.
+    """(recipe, vocabularies, model on `device`) of a run dir whose task names `predictor` (a class of this module)
+    as the one that serves it; a run dir of any other task is refused in one line that names the right class.
 
     `quantize="int8"` converts the float model's Linear/LSTM/GRU layers to dynamic int8 (runtime/quantization.py);
     int8 kernels run on the CPU only.
@@ -203,8 +205,10 @@ def load_predictor_parts(
     target = resolve_device(device)
     recipe, vocabularies, model = load_run(Path(run_dir))
     model = place(model, target)
-    if recipe.task != task:
-        raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not {what}")
+    serving = get_task(recipe.task).predictor
+    if serving != predictor:
+        served = " or ".join(f"a {name!r} model" for name in tasks_served_by(predictor)) or "a model it serves"
+        raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model, not {served}; load it with seqkit.{serving}")
     return recipe, vocabularies, quantized(model, quantize)
 
 
@@ -301,7 +305,8 @@ def tagged_text(item: TaggerInput, prediction: dict) -> TaggedText:
 
 
 class Tagger:
-    """A slot-filling / NER model loaded from a run dir; `tag` takes one text or a batch, raw or pre-split."""
+    """A slot-filling / NER model loaded from a run dir (of any task whose `predictor` is "Tagger"); `tag` takes
+    one text or a batch, raw or pre-split."""
 
     def __init__(self, recipe: Recipe, vocabularies, model):
         self.recipe = recipe
@@ -311,7 +316,7 @@ class Tagger:
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Tagger:
-        return cls(*load_predictor_parts(run_dir, "slot-filling", "a tagger", device, quantize))
+        return cls(*load_predictor_parts(run_dir, "Tagger", device, quantize))
 
     def tag(
         self, texts: str | list[str] | list[list[str]], batch_size: int = 256, is_split_into_words: bool = False
@@ -349,7 +354,8 @@ class ReadAnswer:
 
 @dataclass
 class Reader:
-    """A bAbI memory network loaded from a run dir; `answer` reads a story and answers one question."""
+    """A bAbI memory network loaded from a run dir (of any task whose `predictor` is "Reader"); `answer` reads a
+    story and answers one question."""
 
     recipe: Recipe
     vocabularies: dict
@@ -357,7 +363,7 @@ class Reader:
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Reader:
-        return cls(*load_predictor_parts(run_dir, "babi", "a bAbI reader", device, quantize))
+        return cls(*load_predictor_parts(run_dir, "Reader", device, quantize))
 
     def answer(self, story_sentences: list[str], question: str) -> ReadAnswer:
         """Answer `question` about the story; an empty question or sentence raises InputError."""
@@ -429,7 +435,8 @@ class Explanation:
 
 
 class Classifier:
-    """A document classifier (sentiment) loaded from a run dir; `classify` and `explain` take raw texts."""
+    """A document classifier loaded from a run dir of any classification task (whose `predictor` is
+    "Classifier": sentiment, or any other labelled texts); `classify` and `explain` take raw texts."""
 
     def __init__(self, recipe: Recipe, vocabularies, model):
         self.recipe, self.vocabularies, self.model = recipe, vocabularies, model
@@ -437,7 +444,7 @@ class Classifier:
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Classifier:
-        return cls(*load_predictor_parts(run_dir, "sentiment", "a classifier", device, quantize))
+        return cls(*load_predictor_parts(run_dir, "Classifier", device, quantize))
 
     def _documents(self, texts: list[str]) -> list[list[str]]:
         if isinstance(texts, str):
@@ -487,9 +494,8 @@ class Classifier:
 class _GenerationModel:
     """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
 
-    def __init__(self, run_dir: str | Path, task_name: str, device: str = "auto", quantize: str | None = None):
-        what = f"a {task_name!r} model"
-        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, task_name, what, device, quantize)
+    def __init__(self, run_dir: str | Path, predictor: str, device: str = "auto", quantize: str | None = None):
+        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, predictor, device, quantize)
 
     def generate(
         self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int
@@ -514,16 +520,29 @@ class _GenerationModel:
 
 
 class _GenerationPredictor:
-    """A text-generation predictor of one task: loading and the best / n-best outputs, named by each subclass."""
+    """A text-generation predictor: loading and the best / n-best outputs. Each subclass names its verb
+    (translate, summarize) and, as `served_as`, the predictor name that the tasks it loads declare."""
 
-    task_name: str
+    served_as: str
 
     def __init__(self, generator: _GenerationModel):
         self.generator = generator
 
     @classmethod
     def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Self:
-        return cls(_GenerationModel(run_dir, cls.task_name, device, quantize))
+        return cls(_GenerationModel(run_dir, cls.served_as, device, quantize))
+
+    def generate(
+        self,
+        texts: list[str],
+        beam: int | None = None,
+        with_attention: bool = False,
+        batch_size: int = 64,
+        n_best: int | None = None,
+    ):
+        """The best output for each text (a Generated: text, tokens, score, optional attention), or with `n_best`
+        a list per text of its n_best outputs, best first; what `translate` and `summarize` answer."""
+        return self._outputs(texts, beam, n_best, with_attention, batch_size)
 
     def _outputs(self, texts: list[str], beam: int | None, n_best: int | None, with_attention: bool, batch_size: int):
         """The best output per text (n_best None), else a list of n_best outputs per text, best first."""
@@ -534,7 +553,7 @@ class _GenerationPredictor:
 class Translator(_GenerationPredictor):
     """A translation model from a run dir: `Translator.load(run).translate(texts, beam=5)`."""
 
-    task_name = "translation"
+    served_as = "Translator"
 
     def translate(
         self,
@@ -559,7 +578,7 @@ class Translator(_GenerationPredictor):
 class Summarizer(_GenerationPredictor):
     """A title-generation model from a run dir: `Summarizer.load(run).summarize(texts)`."""
 
-    task_name = "title-generation"
+    served_as = "Summarizer"
 
     def summarize(
         self,
@@ -578,3 +597,19 @@ class Summarizer(_GenerationPredictor):
     def summarize_n_best(self, texts: list[str], beam: int | None, n_best: int, batch_size: int = 64):
         """Per text, its n_best titles, best first (the same as `summarize(..., n_best=n_best)`)."""
         return self._outputs(texts, beam, n_best, False, batch_size)
+
+
+# The classes that a task's `predictor` may name (seqkit/tasks/base.py); the server and the contract tests load a
+# run dir through the one its task names.
+PREDICTORS = {
+    "Tagger": Tagger,
+    "Reader": Reader,
+    "Classifier": Classifier,
+    "Translator": Translator,
+    "Summarizer": Summarizer,
+}
+
+
+def predictor_of(task_name: str) -> type:
+    """The class of this module that loads and serves run dirs of the task `task_name`."""
+    return lookup(PREDICTORS, get_task(task_name).predictor, "predictor", f"the {task_name} task's predictor")

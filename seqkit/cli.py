@@ -470,7 +470,10 @@ def list_components() -> None:
     from seqkit.layers.cells import CELLS
     from seqkit.tasks import TASKS
 
-    tasks = (f"{name} (default recipe {task.default_recipe})" for name, task in TASKS.items())
+    # Each task with its default recipe and the commands that read its run dirs (besides train, evaluate, ...).
+    tasks = (
+        f"{name} (default recipe {task.default_recipe}; {', '.join(task.verbs)})" for name, task in TASKS.items()
+    )
     typer.echo("tasks:    " + ", ".join(tasks))
     typer.echo("encoders: " + ", ".join(ENCODERS))
     typer.echo("cells:    " + ", ".join(f"{name} ({source})" for name, source in CELLS.items()))

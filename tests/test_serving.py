@@ -37,7 +37,11 @@ def test_health_and_models_list_the_loaded_model(client):
     health = client.get("/health").json()
     assert health["status"] == "ok"
     assert [(m["name"], m["task"], m["endpoint"]) for m in health["models"]] == [("tiny-atis", "slot-filling", "/tag")]
-    assert client.get("/models").json() == [{"name": "tiny-atis", "task": "slot-filling", "endpoint": "/tag"}]
+    # What the demo page needs too: the view that draws the task's answers and its example text.
+    placeholder = "show me flights from boston to denver on monday"
+    assert client.get("/models").json() == [
+        {"name": "tiny-atis", "task": "slot-filling", "endpoint": "/tag", "view": "tagged", "placeholder": placeholder}
+    ]
 
 
 def test_the_openapi_schema_documents_tag_and_its_limits(client):

@@ -3,7 +3,8 @@
 Each run dir becomes a named model (its folder name) answered on its task's endpoint from the table in
 seqkit/serving/endpoints.py, through its own MicroBatcher so that concurrent requests share model calls.
 Besides the task endpoints: `/health` (loaded models and batching counts), `/models` (what the demo page
-offers), `/openapi.json` (FastAPI's schema, with the limits), and the demo page itself at `/`.
+offers: each model's task, endpoint, and the demo view and placeholder its task declares), `/openapi.json`
+(FastAPI's schema, with the limits), and the demo page itself at `/`.
 
 Request bodies larger than `max_body_bytes` are refused with 413 before any parsing; requests that break the
 models' limits (too many items, over-long or blank texts, lone surrogates) get FastAPI's 422 with the field at
@@ -28,6 +29,7 @@ from seqkit.errors import InputError, RunDirError
 from seqkit.serving.auth import BearerToken
 from seqkit.serving.batching import MicroBatcher
 from seqkit.serving.endpoints import ENDPOINTS, MAX_BATCH_TOKENS, MAX_ITEMS, Endpoint
+from seqkit.tasks import get_task
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_BODY_BYTES = 1_000_000
@@ -95,7 +97,8 @@ def create_app(
 
     @app.get("/models")
     async def list_models() -> list[dict]:
-        """The loaded models: name, task and the endpoint that answers for each."""
+        """The loaded models: name, task, the endpoint that answers for each, and how the demo page draws its
+        answers (`view`, one of demo.js's views) and what its empty text box shows (`placeholder`)."""
         return [_describe(model) for model in models]
 
     @app.get("/", include_in_schema=False)
@@ -125,7 +128,14 @@ async def _refuse_invalid(request: Request, error: RequestValidationError) -> JS
 
 
 def _describe(model: ServedModel) -> dict:
-    return {"name": model.name, "task": model.task, "endpoint": model.endpoint.path}
+    task = get_task(model.task)
+    return {
+        "name": model.name,
+        "task": model.task,
+        "endpoint": model.endpoint.path,
+        "view": task.demo_view,
+        "placeholder": task.demo_placeholder,
+    }
 
 
 def _add_endpoint(app: FastAPI, endpoint: Endpoint, served: dict[str, ServedModel]) -> None:

@@ -1,9 +1,11 @@
-"""The table that plugs each task into the server: task name -> endpoint, request/response models, predictor.
+"""How each task is served: ENDPOINTS, built from the tasks' own declarations, and the schemas they name.
 
-Adding a task to `seqkit serve` is one entry in ENDPOINTS: the path it answers on, the pydantic models of one
-request and of one answered item (they become the OpenAPI schema and the 422 checks), how to load its
-predictor from a run dir, and how a batch of request items becomes a batch of JSON answers. The server
-(seqkit/serving/app.py) knows nothing else about tasks.
+A task declares its endpoint (seqkit/tasks/base.py: the path, the summary and a schema kind) and the seqkit.api
+class that serves it; this module holds one entry of SCHEMAS per schema kind: the pydantic models of one request
+and of one answered item (they become the OpenAPI schema and the 422 checks) and how a batch of request items
+becomes a batch of JSON answers. ENDPOINTS joins the two for every task in TASKS, so a new task that answers
+like an existing one (another tagging or classification task) is served without a line here, and a new kind of
+answer is one more SCHEMAS entry. The server (seqkit/serving/app.py) knows nothing else about tasks.
 
 Limits live in the request models, so the schema documents them and FastAPI answers 422 when a request
 breaks one: at most MAX_ITEMS items per request, each at most MAX_TEXT_CHARACTERS characters and not blank
@@ -24,6 +26,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from seqkit.registry import lookup
+from seqkit.tasks import TASKS, Task
 
 MAX_ITEMS = 256
 MAX_TEXT_CHARACTERS = 2_000
@@ -51,9 +56,9 @@ def _not_blank(text: str) -> str:
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARACTERS), AfterValidator(_not_blank)]
 
 
-# ---- slot filling ---------------------------------------------------------------------------------------
+# ---- tagging (slot filling) -----------------------------------------------------------------------------
 class TagRequest(BaseModel):
-    """Texts to tag with one loaded slot-filling model (the only one when `model` is left out)."""
+    """Texts to tag with one loaded tagging model (the only one when `model` is left out)."""
 
     model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
     texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -77,19 +82,13 @@ class TaggedText(BaseModel):
     intent_probability: float | None
 
 
-def _load_tagger(run_dir: Path):
-    from seqkit.api import Tagger
-
-    return Tagger.load(run_dir)
-
-
 def _tag(tagger, texts: list[str]) -> list[dict]:
     return [result.to_json() for result in tagger.tag(texts)]
 
 
-# ---- sentiment ------------------------------------------------------------------------------------------
+# ---- classification (sentiment) -------------------------------------------------------------------------
 class ClassifyRequest(BaseModel):
-    """Texts to classify with one loaded sentiment model (the only one when `model` is left out)."""
+    """Texts to classify with one loaded classification model (the only one when `model` is left out)."""
 
     model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
     texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
@@ -136,12 +135,6 @@ def _classify_item_tokens(item: ClassifyItem) -> int:
     return count_tokens(item.text)
 
 
-def _load_classifier(run_dir: Path):
-    from seqkit.api import Classifier
-
-    return Classifier.load(run_dir)
-
-
 def _classify(classifier, items: list[ClassifyItem]) -> list[dict]:
     # The whole batch is classified at once as before; only the texts that asked are explained, in one more call.
     results = [result.to_json() for result in classifier.classify([item.text for item in items])]
@@ -153,7 +146,7 @@ def _classify(classifier, items: list[ClassifyItem]) -> list[dict]:
     return results
 
 
-# ---- translation and title generation -------------------------------------------------------------------
+# ---- generation (translation and title generation) ------------------------------------------------------
 class GenerateRequest(BaseModel):
     """Texts to translate or title with one loaded model (the only one when `model` is left out).
 
@@ -187,29 +180,13 @@ def _generated_json(text: str, generated) -> dict:
     }
 
 
-def _load_translator(run_dir: Path):
-    from seqkit.api import Translator
-
-    return Translator.load(run_dir)
-
-
-def _translate(translator, texts: list[str]) -> list[dict]:
-    outputs = translator.translate(texts, with_attention=True)
+def _generate(generator, texts: list[str]) -> list[dict]:
+    # `generate` is what Translator.translate and Summarizer.summarize answer, for any generation predictor.
+    outputs = generator.generate(texts, with_attention=True)
     return [_generated_json(text, output) for text, output in zip(texts, outputs, strict=True)]
 
 
-def _load_summarizer(run_dir: Path):
-    from seqkit.api import Summarizer
-
-    return Summarizer.load(run_dir)
-
-
-def _summarize(summarizer, texts: list[str]) -> list[dict]:
-    outputs = summarizer.summarize(texts, with_attention=True)
-    return [_generated_json(text, output) for text, output in zip(texts, outputs, strict=True)]
-
-
-# ---- bAbI question answering ----------------------------------------------------------------------------
+# ---- reading (bAbI question answering) ------------------------------------------------------------------
 class StoryQuestion(BaseModel):
     story: list[Text] = Field(min_length=1, max_length=MAX_STORY_SENTENCES, description="The story, one sentence each.")
     question: Text
@@ -232,12 +209,6 @@ class AnsweredQuestion(BaseModel):
     question: str
 
 
-def _load_reader(run_dir: Path):
-    from seqkit.api import Reader
-
-    return Reader.load(run_dir)
-
-
 def _story_tokens(question: StoryQuestion) -> int:
     return sum(map(count_tokens, question.story)) + count_tokens(question.question)
 
@@ -249,10 +220,34 @@ def _answer(reader, questions: list[StoryQuestion]) -> list[dict]:
 
 # ---- the table ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Schema:
+    """One kind of request and answer. `items_field` names the request's list of items that batching merges;
+    `items`, when given, turns a request into those items instead (so that a per-request option travels with each
+    item); `tokens` counts one item's tokens (for the batches' token budget); `predict` answers a batch of items
+    with a loaded predictor."""
+
+    request: type[BaseModel]
+    items_field: str
+    answer: type[BaseModel]
+    predict: Callable[[Any, list], list[dict]]
+    items: Callable[[BaseModel], list] | None = None
+    tokens: Callable[[Any], int] = count_tokens
+
+
+# Keyed by the schema kind that a task's endpoint declares (seqkit/tasks/base.py).
+SCHEMAS: dict[str, Schema] = {
+    "tagging": Schema(TagRequest, "texts", TaggedText, _tag),
+    "classification": Schema(
+        ClassifyRequest, "texts", ClassifiedText, _classify, _classify_items, _classify_item_tokens
+    ),
+    "generation": Schema(GenerateRequest, "texts", GeneratedText, _generate),
+    "reading": Schema(AnswerRequest, "questions", AnsweredQuestion, _answer, tokens=_story_tokens),
+}
+
+
+@dataclass(frozen=True)
 class Endpoint:
-    """How one task is served. `items_field` names the request's list of items that batching merges; `items`,
-    when given, turns a request into those items instead (so that a per-request option travels with each item);
-    `tokens` counts one item's tokens (for the batches' token budget)."""
+    """How one task is served: its path and summary, its schema, and how to load its predictor from a run dir."""
 
     path: str
     summary: str
@@ -265,21 +260,37 @@ class Endpoint:
     tokens: Callable[[Any], int] = count_tokens
 
 
-ENDPOINTS: dict[str, Endpoint] = {
-    "slot-filling": Endpoint("/tag", "Tag slots and the intent", TagRequest, "texts", TaggedText, _load_tagger, _tag),
-    "sentiment": Endpoint(
-        "/classify", "Classify texts (and, asked, explain them)", ClassifyRequest, "texts", ClassifiedText,
-        _load_classifier, _classify, _classify_items, _classify_item_tokens,
-    ),
-    "translation": Endpoint(
-        "/translate", "Translate texts", GenerateRequest, "texts", GeneratedText, _load_translator, _translate
-    ),
-    "title-generation": Endpoint(
-        "/summarize", "Write a title for each text", GenerateRequest, "texts", GeneratedText, _load_summarizer,
-        _summarize,
-    ),
-    "babi": Endpoint(
-        "/answer", "Answer questions about stories", AnswerRequest, "questions", AnsweredQuestion, _load_reader,
-        _answer, tokens=_story_tokens,
-    ),
-}
+def _loader(task_name: str) -> Callable[[Path], Any]:
+    def load(run_dir: Path):
+        from seqkit.api import predictor_of
+
+        return predictor_of(task_name).load(run_dir)
+
+    return load
+
+
+def endpoint_of(task: Task) -> Endpoint:
+    """The Endpoint that serves `task`, from its declarations; an unknown schema kind is a ConfigError naming it."""
+    declared = task.endpoint
+    schema = lookup(SCHEMAS, declared.schema, "schema kind", f"the {task.name} task's endpoint")
+    return Endpoint(
+        declared.path, declared.summary, schema.request, schema.items_field, schema.answer, _loader(task.name),
+        schema.predict, schema.items, schema.tokens,
+    )
+
+
+def build_endpoints(tasks: dict[str, Task]) -> dict[str, Endpoint]:
+    """Task name -> Endpoint for every task that declares one; two tasks on one path is an error."""
+    endpoints: dict[str, Endpoint] = {}
+    for name, task in tasks.items():
+        if task.endpoint is None:
+            continue
+        endpoint = endpoint_of(task)
+        taken = next((other for other, known in endpoints.items() if known.path == endpoint.path), None)
+        if taken is not None:
+            raise ValueError(f"tasks {taken!r} and {name!r} both declare the endpoint {endpoint.path}")
+        endpoints[name] = endpoint
+    return endpoints
+
+
+ENDPOINTS: dict[str, Endpoint] = build_endpoints(TASKS)

@@ -33,6 +33,7 @@ from seqkit.data.batching import bucketed_order, epoch_order, epoch_seed
 from seqkit.data.sources import has_files, resolve_dataset
 from seqkit.errors import ConfigError, DataFormatError
 from seqkit.heads.memnet import SENTENCE_ENCODINGS, TYINGS, MemoryNetwork
+from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.vocab import Vocab
 
 FAILED_ABOVE = 5.0  # the paper counts a task as failed when its test error exceeds 5%
@@ -104,6 +105,13 @@ class BabiTask:
     data_config = BabiData
     head_config = MemoryNetworkConfig
     metric = "mean_accuracy"
+    predictor = "Reader"
+    endpoint = HttpEndpoint("/answer", "Answer questions about stories", schema="reading")
+    exporter = None
+    export_refusal = "memory networks have no ONNX exporter; serve them with `seqkit serve` or seqkit.Reader"
+    demo_view = "answered"
+    demo_placeholder = "Mary went to the kitchen.\nJohn went to the garden."
+    verbs = ("answer",)
 
     # ---- data -------------------------------------------------------------------------------------------
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:

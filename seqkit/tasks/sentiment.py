@@ -26,6 +26,7 @@ from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, DataFormatError, InputError
 from seqkit.heads.classifier import POOLINGS, ClassifierHead
 from seqkit.metrics import accuracy
+from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.tokenize import word_tokenize
 from seqkit.text.truncate import SIDES, TruncationReport, truncate
 from seqkit.text.vocab import Vocab
@@ -91,6 +92,13 @@ class SentimentTask:
     data_config = SentimentData
     head_config = ClassifierConfig
     metric = "accuracy"
+    predictor = "Classifier"
+    endpoint = HttpEndpoint("/classify", "Classify texts (and, asked, explain them)", schema="classification")
+    exporter = "classifier"
+    export_refusal = None
+    demo_view = "classified"
+    demo_placeholder = "a warm, funny and moving film"
+    verbs = ("classify", "explain")
 
     def __init__(self):
         self._reported: set[str] = set()

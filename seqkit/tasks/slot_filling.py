@@ -25,6 +25,7 @@ from seqkit.errors import ConfigError, InputError
 from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
 from seqkit.layers.crf import bio_constraints
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
+from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.vocab import Vocab
 
 # Padded tokens per batch in training when train.max_tokens is unset, and in prediction: batches of ATIS (46
@@ -102,6 +103,13 @@ class SlotFillingTask:
     data_config = SlotFillingData
     head_config = TaggerConfig
     metric = "slot_f1"
+    predictor = "Tagger"
+    endpoint = HttpEndpoint("/tag", "Tag slots and the intent", schema="tagging")
+    exporter = "tagger"
+    export_refusal = None
+    demo_view = "tagged"
+    demo_placeholder = "show me flights from boston to denver on monday"
+    verbs = ("tag",)
 
     # ---- data -------------------------------------------------------------------------------------------
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:

@@ -17,6 +17,7 @@ from seqkit.data.parallel import TextPair
 from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.metrics import rouge_scores
 from seqkit.tasks import generation
+from seqkit.tasks.base import HttpEndpoint
 from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 PREFIX_WORDS = 8
@@ -48,6 +49,13 @@ class TitleGenerationTask:
     data_config = TitleData
     head_config = Seq2SeqConfig
     metric = "rouge1"
+    predictor = "Summarizer"
+    endpoint = HttpEndpoint("/summarize", "Write a title for each text", schema="generation")
+    exporter = "seq2seq"
+    export_refusal = None
+    demo_view = "generated"
+    demo_placeholder = "a news article's first sentence"
+    verbs = ("summarize",)
 
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: TitleData = recipe.data

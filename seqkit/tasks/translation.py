@@ -17,6 +17,7 @@ from seqkit.data.sources import check_split_files, resolve_dataset
 from seqkit.errors import ConfigError
 from seqkit.metrics import translation_scores
 from seqkit.tasks import generation
+from seqkit.tasks.base import HttpEndpoint
 from seqkit.tasks.generation import PairLimits, Seq2SeqConfig, SubwordConfig
 
 
@@ -53,6 +54,13 @@ class TranslationTask:
     data_config = TranslationData
     head_config = Seq2SeqConfig
     metric = "bleu"
+    predictor = "Translator"
+    endpoint = HttpEndpoint("/translate", "Translate texts", schema="generation")
+    exporter = "seq2seq"
+    export_refusal = None
+    demo_view = "generated"
+    demo_placeholder = "a text to translate"
+    verbs = ("translate",)
 
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
         data: TranslationData = recipe.data

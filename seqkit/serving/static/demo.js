@@ -1,5 +1,6 @@
 // The seqkit demo page: plain JavaScript, no build step. It asks /models what is loaded, posts the text to the
-// chosen model's endpoint, and renders the answer with the renderer for that model's task (raw JSON otherwise).
+// chosen model's endpoint, and renders the answer with the view that the model's task declares (its `view` in
+// /models; raw JSON for a view this page does not know). The page never names a task.
 "use strict";
 
 const modelSelect = document.getElementById("model");
@@ -17,17 +18,16 @@ const authorization = token ? { Authorization: `Bearer ${token}` } : {};
 
 const askText = (model, text) => ({ model: model.name, texts: [text] });
 
-// Each task's request body for one input, how its answer is drawn, and how the form asks for the input.
-const tasks = {
-  "slot-filling": { request: askText, render: renderTagged },
-  sentiment: {
+// Each view's request body for one input, how its answer is drawn, and how the form asks for the input. A task
+// declares its view (seqkit/tasks/base.py: demo_view) and its placeholder; several tasks may share a view.
+const views = {
+  tagged: { request: askText, render: renderTagged },
+  classified: {
     request: (model, text) => ({ ...askText(model, text), explain: true }),
     render: renderExplained,
-    placeholder: "a warm, funny and moving film",
   },
-  translation: { request: askText, render: renderGenerated, placeholder: "a text to translate" },
-  "title-generation": { request: askText, render: renderGenerated, placeholder: "a news article's first sentence" },
-  babi: {
+  generated: { request: askText, render: renderGenerated },
+  answered: {
     // The text box holds the story, one sentence per line; blank lines are left out.
     request: (model, text) => ({
       model: model.name,
@@ -35,7 +35,6 @@ const tasks = {
     }),
     render: renderRead,
     label: "Story (one sentence per line)",
-    placeholder: "Mary went to the kitchen.\nJohn went to the garden.",
     question: true,
   },
 };
@@ -166,15 +165,15 @@ function renderRead(result) {
   return [line, table];
 }
 
-// The form asks for what the chosen model's task reads.
+// The form asks for what the chosen model's view reads, with the placeholder its task declares.
 function adaptForm() {
   const model = models.find((candidate) => candidate.name === modelSelect.value);
-  const task = (model && tasks[model.task]) || {};
-  textLabel.textContent = task.label || "Text";
-  textInput.placeholder = task.placeholder || "show me flights from boston to denver on monday";
-  textInput.rows = task.question ? 6 : 3;
-  questionRow.hidden = !task.question;
-  questionInput.required = Boolean(task.question);
+  const view = (model && views[model.view]) || {};
+  textLabel.textContent = view.label || "Text";
+  if (model) textInput.placeholder = model.placeholder || ""; // with no model, the page's own example stays
+  textInput.rows = view.question ? 6 : 3;
+  questionRow.hidden = !view.question;
+  questionInput.required = Boolean(view.question);
 }
 
 function renderRaw(result) {
@@ -201,11 +200,11 @@ async function ask(event) {
   event.preventDefault();
   const model = models.find((candidate) => candidate.name === modelSelect.value);
   const text = textInput.value;
-  const task = tasks[model.task];
+  const view = views[model.view];
   statusLine.textContent = "";
   answer.replaceChildren();
   answer.dataset.state = "waiting";
-  const request = task ? task.request(model, text) : { model: model.name, texts: [text] };
+  const request = view ? view.request(model, text) : { model: model.name, texts: [text] };
   const reply = await fetch(model.endpoint, {
     method: "POST",
     headers: { "Content-Type": "application/json", ...authorization },
@@ -218,7 +217,7 @@ async function ask(event) {
     answer.dataset.state = "error";
     return;
   }
-  const render = task ? task.render : renderRaw;
+  const render = view ? view.render : renderRaw;
   answer.replaceChildren(...render(body.results[0]));
   answer.dataset.state = "done";
 }
