@@ -102,20 +102,38 @@ class MemoryNetwork(nn.Module):
         return (hop, hop + 1) if self.tying == "adjacent" else (1, 2)
 
     def _word_weights(self, words: torch.Tensor) -> torch.Tensor | None:
-        """Position-encoding weights of (..., L) word ids, (..., L, d); None for a bag of words.
+        """Each word's centred position (j - (J+1)/2) / J in its sentence, (..., L), 0 at padding; None for a
+        bag of words.
 
-        They depend on the sentence lengths only, so one tensor serves every embedding matrix."""
+        The position encoding factors as l_kj = 1 + a_k b_j, with a_k = 4 (k - (d+1)/2) / d and b_j these
+        weights, so a sentence vector is sum_j E w_j + a * sum_j b_j E w_j: two embedding_bag sums, which never
+        build the (..., L, d) tensor of weighted word vectors. That tensor and its backward pass took half of a
+        training step (position_encoding below keeps the formula whole, as the reference it is tested against).
+        """
         if not self.position_encoded:
             return None
-        lengths = (words != self.pad_id).sum(dim=-1)  # (...)
-        return position_encoding(lengths, words.shape[-1], self.embedding_size)
+        lengths = (words != self.pad_id).sum(dim=-1, keepdim=True)  # (..., 1)
+        position = torch.arange(1, words.shape[-1] + 1, dtype=torch.float32, device=words.device)  # (L,)
+        sentence_length = lengths.clamp(min=1).to(torch.float32)  # (..., 1)
+        centred = (position - (sentence_length + 1) / 2) / sentence_length  # (..., L)
+        return centred * (position <= lengths)
+
+    def _dimension_factors(self, device: torch.device) -> torch.Tensor:
+        """a_k = 4 (k - (d+1)/2) / d for k = 1..d: (d,)."""
+        k = torch.arange(1, self.embedding_size + 1, dtype=torch.float32, device=device)
+        return 4 * (k - (self.embedding_size + 1) / 2) / self.embedding_size
 
     def _sentences(self, index: int, words: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
         """Sentence vectors of (..., L) word ids with matrix `index`: (..., d)."""
-        vectors = self.embeddings[index](words)  # (..., L, d)
+        table = self.embeddings[index].weight  # (V, d)
+        flat = words.reshape(-1, words.shape[-1])  # (N, L)
+        vectors = functional.embedding_bag(flat, table, mode="sum", padding_idx=self.pad_id)  # (N, d)
         if weights is not None:
-            vectors = vectors * weights
-        return vectors.sum(dim=-2)  # (..., d)
+            ordered = functional.embedding_bag(
+                flat, table, mode="sum", per_sample_weights=weights.reshape(flat.shape), padding_idx=self.pad_id
+            )  # (N, d): sum_j b_j E w_j
+            vectors = vectors + self._dimension_factors(words.device) * ordered
+        return vectors.reshape(*words.shape[:-1], self.embedding_size)  # (..., d)
 
     def _memories(self, index: int, batch: dict[str, torch.Tensor], weights: torch.Tensor | None) -> torch.Tensor:
         memories = self._sentences(index, batch["story"], weights)  # (B, M, d)
@@ -130,7 +148,7 @@ class MemoryNetwork(nn.Module):
             self.linear_attention.fill_(False)  # linear start has ended: re-insert the hop softmaxes
         mask = batch["memory_mask"].bool()  # (B, M)
         state = self._sentences(0, batch["question"], self._word_weights(batch["question"]))  # (B, d)
-        story_weights = self._word_weights(batch["story"])  # (B, M, L, d) or None
+        story_weights = self._word_weights(batch["story"])  # (B, M, L) or None
         attentions = []
         memories: dict[int, torch.Tensor] = {}  # adjacent hops share matrices: embed the story once each
         for hop in range(self.hops):
