@@ -38,6 +38,15 @@ def test_patience_finishes_after_that_many_epochs_without_improvement():
     assert [record["epoch"] for record in state.history] == [0, 1, 2, 3]
 
 
+def test_a_target_finishes_at_the_first_epoch_that_reaches_it():
+    state = TrainerState()
+    for value in (70.0, 79.9):
+        state.close_epoch({}, value, patience=None, target=80.0)
+        assert not state.finished
+    state.close_epoch({}, 80.0, patience=None, target=80.0)
+    assert state.finished and state.best_epoch == 3
+
+
 def test_an_epoch_resumed_mid_way_reports_the_same_figures():
     whole, resumed = TrainerState(), TrainerState()
     lengths = [torch.tensor([3, 1]), torch.tensor([2, 2])]

@@ -43,10 +43,11 @@ class TrainerState:
     def mean_loss(self) -> float:
         return self.epoch_loss_sum / max(1, self.epoch_batches)
 
-    def close_epoch(self, record: dict, value: float, patience: int | None) -> bool:
+    def close_epoch(self, record: dict, value: float, patience: int | None, target: float | None = None) -> bool:
         """Log the finished epoch with its dev metric `value`; returns whether it is the best so far.
 
-        Training finishes once `patience` epochs in a row have not improved on the best.
+        Training finishes once `patience` epochs in a row have not improved on the best, or once `value`
+        reaches `target`.
         """
         improved = self.best_metric is None or value > self.best_metric
         if improved:
@@ -60,6 +61,8 @@ class TrainerState:
         self.epoch_loss_sum, self.epoch_batches, self.epoch_clipped = 0.0, 0, 0
         self.epoch_tokens, self.epoch_padded_tokens = 0, 0
         if patience is not None and self.epochs_without_improvement >= patience:
+            self.finished = True
+        if target is not None and value >= target:
             self.finished = True
         return improved
 

@@ -139,7 +139,7 @@ class Trainer:
             "peak_rss_mib": peak_memory_mib(),
             **{f"dev_{name}": score for name, score in scores.items()},
         }
-        improved = self.state.close_epoch(record, value, self.config.patience)
+        improved = self.state.close_epoch(record, value, self.config.patience, self.config.target)
         if improved and self.rank == 0:
             save_tensors(self.run_dir / "model.safetensors", self.model.state_dict())
         self.save_checkpoint()
