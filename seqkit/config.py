@@ -132,13 +132,13 @@ class TrainConfig:
     warmup_steps: int = setting(0, minimum=0)
     # Stop when the dev metric has not improved for this many epochs; null trains all epochs.
     patience: int | None = setting(None, minimum=1, maximum=MAX_EPOCHS)
+    # Stop at the end of the first epoch whose dev metric reaches this value (time-to-accuracy runs,
+    # benchmarks/time_to_accuracy.py); null: no target.
+    target: float | None = None
     # Threads for intra-op parallelism; null leaves torch's default (the number of cores).
     threads: int | None = setting(None, minimum=1, maximum=1024)
     # Stop after this many optimizer steps in all (the last epoch is cut short and evaluated); null: no limit.
     max_steps: int | None = setting(None, minimum=1)
-    # Stop at the end of the first epoch whose dev metric reaches this value (time-to-accuracy runs,
-    # benchmarks/time_to_accuracy.py); null: no target.
-    target: float | None = None
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
     amp: bool = False
     # Keep checkpoints/last (weights, optimizer moments, RNG: several times the model) once training has finished;
