@@ -109,7 +109,10 @@ def train(
         splits = task.load_splits(config, data_dir, ("train", "valid"))
         vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, splits["train"])
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
-        model = build_model(config, vocabularies).to(target)
+        model = build_model(config, vocabularies)
+        if config.rnn.init_from is not None and not resume:  # a resumed run reads its own weights back
+            initialise_recurrent_layer(model, config.rnn.init_from)
+        model = model.to(target)
         batches = task.training_batches(config, vocabularies, splits["train"])
         # All of the above is checked before a new run writes anything; new_run_folder then says where it goes
         # (a staging folder when it replaces a run) and removes what a failed start wrote.
@@ -139,6 +142,40 @@ def train(
             distributed.barrier()
     distributed.finish()
     return out
+
+
+def initialise_recurrent_layer(model: torch.nn.Module, run_dir: str | Path) -> None:
+    """Copy the first recurrent layer of the run in `run_dir` (rnn.init_from) into `model`'s first one.
+
+    Every tensor of the source must have a namesake of the same shape here, so the cell, hidden_size and
+    num_layers must agree and the input be as wide (the encoder's output); else a ConfigError names the key. A
+    backward direction that the source lacks (a language model reads one way) keeps its fresh weights.
+    """
+    from seqkit.layers.rnn import RecurrentLayer
+
+    def first_recurrent_layer(module: torch.nn.Module, whose: str) -> RecurrentLayer:
+        found = next((layer for layer in module.modules() if isinstance(layer, RecurrentLayer)), None)
+        if found is None:
+            raise ConfigError(f"rnn.init_from: {whose} has no recurrent layer")
+        return found
+
+    try:
+        _, _, trained = load_run(Path(run_dir))
+    except (RunDirError, ConfigError) as error:
+        raise ConfigError(f"rnn.init_from: {error}") from None
+    source = first_recurrent_layer(trained, f"the model in {run_dir}").state_dict()
+    target = first_recurrent_layer(model, "this run's model").state_dict()
+    for name, tensor in source.items():
+        if name not in target or target[name].shape != tensor.shape:
+            here = tuple(target[name].shape) if name in target else "missing"
+            raise ConfigError(
+                f"rnn.init_from: the recurrent layer of {run_dir} does not fit this run's: {name} is "
+                f"{tuple(tensor.shape)} there and {here} here (rnn.cell, rnn.hidden_size, rnn.num_layers and the "
+                "encoder's width must agree)"
+            )
+    with torch.no_grad():
+        for name, tensor in source.items():
+            target[name].copy_(tensor)
 
 
 # Settings that change only how a trained model searches, so `evaluate` may vary them (on dev) without retraining.
@@ -599,6 +636,88 @@ class Summarizer(_GenerationPredictor):
         return self._outputs(texts, beam, n_best, False, batch_size)
 
 
+@dataclass
+class SentenceScore:
+    """How likely a language model finds one sentence: the tokens it read, the natural-log probability of the whole
+    sentence (each word, then its end), its perplexity (exp of minus that over the predictions), and each
+    prediction's log-probability (one per token, then one for the end)."""
+
+    text: str
+    tokens: list[str]
+    log_probability: float
+    perplexity: float
+    token_log_probabilities: list[float]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Sample:
+    """Words a language model drew after a prompt; `ended` when it drew the end of the sentence before `words`."""
+
+    prompt: str
+    words: list[str]
+    text: str
+    ended: bool
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+# More words than any sentence of the training data holds; each drawn word reads the sentence so far once more.
+MAX_SAMPLED_WORDS = 200
+
+
+class LanguageModel:
+    """A language model loaded from a run dir (of any task whose `predictor` is "LanguageModel"): `score` says how
+    likely sentences are, `sample` continues a prompt word by word."""
+
+    def __init__(self, recipe: Recipe, vocabularies, model):
+        self.recipe, self.vocabularies, self.model = recipe, vocabularies, model
+        self.task = get_task(recipe.task)
+
+    @classmethod
+    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> LanguageModel:
+        return cls(*load_predictor_parts(run_dir, "LanguageModel", device, quantize))
+
+    def _tokens(self, text, where: str) -> list[str]:
+        if not isinstance(text, str):
+            raise InputError(f"{where}: expected a string, got {type(text).__name__}")
+        tokens = self.task.tokenize(self.recipe, text)
+        if not tokens:
+            raise InputError(f"{where}: empty text, nothing to score")
+        return tokens
+
+    def score(self, texts: list[str]) -> list[SentenceScore]:
+        """Each sentence's log-probability and perplexity; an empty text is an InputError naming it (`texts[2]`)."""
+        from seqkit.tasks.language_model import perplexity
+
+        if isinstance(texts, str):
+            raise InputError("score() takes a list of texts; wrap a single text in a list")
+        token_lists = [self._tokens(text, f"texts[{index}]") for index, text in enumerate(texts)]
+        found = self.task.log_probabilities(self.model, self.recipe, self.vocabularies, token_lists)
+        return [
+            SentenceScore(text, tokens, sum(values), perplexity(values), values)
+            for text, tokens, values in zip(texts, token_lists, found, strict=True)
+        ]
+
+    def sample(self, prompt: str, words: int = 20, temperature: float = 1.0, seed: int = 0) -> Sample:
+        """Up to `words` words drawn after `prompt` (stopping at the end of the sentence), each from the model's
+        distribution sharpened (temperature < 1) or flattened (> 1); the same seed draws the same words."""
+        tokens = self._tokens(prompt, "prompt")
+        if isinstance(words, bool) or not isinstance(words, int) or not 1 <= words <= MAX_SAMPLED_WORDS:
+            raise InputError(f"words: expected a whole number from 1 to {MAX_SAMPLED_WORDS}, got {words!r}")
+        if isinstance(temperature, bool) or not isinstance(temperature, int | float) or not 0 < temperature <= 100:
+            raise InputError(f"temperature: expected a number above 0 and at most 100, got {temperature!r}")
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+            raise InputError(f"seed: expected a whole number from 0 to 2**63 - 1, got {seed!r}")
+        generator = torch.Generator().manual_seed(seed)
+        arguments = (tokens, words, float(temperature), generator)
+        drawn, ended = self.task.sample(self.model, self.recipe, self.vocabularies, *arguments)
+        return Sample(prompt, drawn, " ".join([*tokens, *drawn]), ended)
+
+
 # The classes that a task's `predictor` may name (seqkit/tasks/base.py); the server and the contract tests load a
 # run dir through the one its task names.
 PREDICTORS = {
@@ -607,6 +726,7 @@ PREDICTORS = {
     "Classifier": Classifier,
     "Translator": Translator,
     "Summarizer": Summarizer,
+    "LanguageModel": LanguageModel,
 }
 
 

@@ -415,6 +415,63 @@ def explain(
             typer.echo("attention: " + ", ".join(f"{t} {w:.3f}" for w, t in top))
 
 
+@app.command()
+def score(
+    run_dir: Annotated[Path, typer.Argument(help="A language-model run dir.")],
+    texts: TextsArgument = None,
+    input_file: InputFileOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON per text, with each token's log-probability.")] = False,
+    device: DeviceOption = "auto",
+) -> None:
+    """Score sentences with a language model: log-probability (natural log) and perplexity per text, tab-separated.
+
+    An empty line gets an empty result (an empty line, or JSON with log_probability null), so output lines match
+    input lines.
+    """
+    from seqkit.api import LanguageModel
+
+    language_model = LanguageModel.load(run_dir, device)
+    for chunk in _chunks(_texts_or_stdin(texts, input_file), size=256):
+        # A line that is not blank always holds a token (any mark is one), so only blank lines go unscored.
+        real = [text for _, text in chunk if text.strip()]
+        scored = iter(language_model.score(real) if real else [])
+        for _, text in chunk:
+            if not text.strip():
+                empty = {"text": text, "tokens": [], "log_probability": None, "perplexity": None}
+                typer.echo(json.dumps(empty, ensure_ascii=False) if as_json else "")
+                continue
+            result = next(scored)
+            if as_json:
+                typer.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            else:
+                typer.echo(f"{result.log_probability:.4f}\t{result.perplexity:.2f}\t{text}")
+
+
+@app.command()
+def sample(
+    run_dir: Annotated[Path, typer.Argument(help="A language-model run dir.")],
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The words to continue.")],
+    words: Annotated[int, typer.Option("--words", "-n", help="Words to draw at most (stops at a sentence end).")] = 20,
+    temperature: Annotated[
+        float, typer.Option("--temperature", help="Below 1 sharpens the draws, above 1 flattens them.")
+    ] = 1.0,
+    seed: Annotated[int, typer.Option("--seed", help="The same seed draws the same words.")] = 0,
+    count: Annotated[int, typer.Option("--count", help="Samples to draw, with seeds seed, seed + 1, ...")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per sample.")] = False,
+    device: DeviceOption = "auto",
+) -> None:
+    """Continue a prompt with words drawn from a language model, one sample per line."""
+    from seqkit.api import LanguageModel
+    from seqkit.errors import InputError
+
+    if count < 1:
+        raise InputError(f"--count: expected at least 1, got {count}")
+    language_model = LanguageModel.load(run_dir, device)
+    for offset in range(count):
+        drawn = language_model.sample(prompt, words, temperature, seed + offset)
+        typer.echo(json.dumps(drawn.to_json(), ensure_ascii=False) if as_json else drawn.text)
+
+
 def _texts_or_stdin(texts: list[str] | None, input_file: Path | None = None) -> Iterator[tuple[str, str]]:
     """(where, text) pairs: the arguments, or else each line of `input_file` or stdin, read lazily as it comes.
 

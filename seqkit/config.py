@@ -93,6 +93,10 @@ class RNNConfig:
     bidirectional: bool = True
     # Dropout on the states passed from one stacked layer to the next (none with one layer), in training only.
     dropout: float = setting(0.0, minimum=0, below=1)
+    # A trained run dir (a language model's, say) whose recurrent layer starts this run's: its weights are copied in
+    # before training when every tensor's shape matches (same cell, hidden_size and layers, and an input as wide);
+    # a backward direction the source lacks keeps its fresh weights. null: fresh weights.
+    init_from: str | None = None
 
 
 OPTIMIZERS = ("adamw", "sgd")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -37,6 +38,7 @@ from seqkit.serving.app import create_app, load_models
 from seqkit.serving.endpoints import ENDPOINTS, SCHEMAS
 from seqkit.tasks import TASKS, Task, tasks_served_by
 
+from conftest import ANIMALS as ANIMAL_WORDS
 from conftest import DATA, TINY_ATIS, TINY_SEQ2SEQ, write_animal_pairs, write_recipe, write_tiny_task1
 
 PACKAGE = Path(seqkit.__file__).parent
@@ -99,6 +101,18 @@ def tiny_title_generation(folder: Path) -> TinyRun:
     return TinyRun("gigaword", data, overrides)
 
 
+def tiny_language_model(folder: Path) -> TinyRun:
+    # Sentences of three animals in the tiny translations' style; 16 make 4 steps of 4 per epoch.
+    generator = random.Random(1)
+    for split, count in (("train", 16), ("valid", 4), ("test", 4)):
+        lines = (" ".join(generator.choice(ANIMAL_WORDS) for _ in range(3)) for _ in range(count))
+        (folder / f"{split}.txt").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    overrides = ("data.train=train.txt", "data.valid=valid.txt", "data.test=test.txt", "encoder.embedding_size=8",
+                 "encoder.min_freq=1", "rnn.hidden_size=8", "train.batch_size=4", "train.warmup_steps=0",
+                 f"train.epochs={EPOCHS}", "train.threads=1")
+    return TinyRun("language_model", folder, overrides)
+
+
 # The one place in the tests that pairs task names with tiny data; a task missing here fails its contract tests.
 TINY_RUNS: dict[str, Callable[[Path], TinyRun]] = {
     "slot-filling": tiny_slot_filling,
@@ -106,6 +120,7 @@ TINY_RUNS: dict[str, Callable[[Path], TinyRun]] = {
     "sentiment": tiny_sentiment,
     "translation": tiny_translation,
     "title-generation": tiny_title_generation,
+    "language-model": tiny_language_model,
 }
 
 
@@ -210,6 +225,13 @@ ASK: dict[str, Ask] = {
         from_cli=without_gold,
         shown=lambda answer: answer,
         body={"questions": [{"story": STORY, "question": QUESTION}]},
+    ),
+    "LanguageModel": Ask(
+        api=lambda language_model: language_model.score([ANIMALS])[0].to_json(),
+        cli=lambda folder: (["score", "--json", ANIMALS], None),
+        from_cli=json.loads,
+        shown=lambda answer: answer,
+        body={"texts": [ANIMALS]},
     ),
 }
 

@@ -11,7 +11,8 @@ Limits live in the request models, so the schema documents them and FastAPI answ
 breaks one: at most MAX_ITEMS items per request, each at most MAX_TEXT_CHARACTERS characters and not blank
 (a bAbI story: at most MAX_STORY_SENTENCES such sentences); pydantic's `str` also refuses a lone UTF-16
 surrogate, which JSON can spell (`"\\ud800"`) but which is no character. A /classify request that asks for
-explanations (`explain: true`) may hold at most MAX_EXPLAINED_ITEMS texts: each costs a backward pass.
+explanations (`explain: true`) may hold at most MAX_EXPLAINED_ITEMS texts: each costs a backward pass; a /score
+request may ask to continue each text by at most MAX_SAMPLED_WORDS words.
 
 Each endpoint also says how many tokens an item holds, so that batching can keep every model call under
 MAX_BATCH_TOKENS padded tokens (see seqkit/serving/batching.py).
@@ -34,6 +35,8 @@ MAX_ITEMS = 256
 MAX_TEXT_CHARACTERS = 2_000
 MAX_STORY_SENTENCES = 200
 MAX_EXPLAINED_ITEMS = 32
+# Words a /score request may ask to draw after each text: each one is a model call over the text so far.
+MAX_SAMPLED_WORDS = 50
 # Items x longest item's tokens per model call. 256 texts of 1,000 tokens took 21 s in one call, so
 # about 0.7 s at this size; ATIS-like requests (256 texts of at most ~30 tokens) still run in one call.
 MAX_BATCH_TOKENS = 8_192
@@ -218,6 +221,62 @@ def _answer(reader, questions: list[StoryQuestion]) -> list[dict]:
     return [answer.to_json() for answer in answers]
 
 
+# ---- scoring (language models) --------------------------------------------------------------------------
+class ScoreRequest(BaseModel):
+    """Sentences to score with one loaded language model (the only one when `model` is left out); with
+    `sample_words`, each sentence is also continued by that many words at most, drawn from the model."""
+
+    model: str | None = Field(default=None, description="Name of a loaded model (see /models).")
+    texts: list[Text] = Field(min_length=1, max_length=MAX_ITEMS)
+    sample_words: int = Field(
+        default=0, ge=0, le=MAX_SAMPLED_WORDS, description="Continue each text by up to this many words (0: none)."
+    )
+    temperature: float = Field(default=1.0, gt=0, le=100, description="Below 1 sharpens the draws, above 1 flattens.")
+    seed: int = Field(default=0, ge=0, lt=2**63, description="The same seed draws the same words.")
+
+
+class Continuation(BaseModel):
+    words: list[str] = Field(description="The words drawn after the text.")
+    text: str = Field(description="The text's tokens and the words drawn, joined by spaces.")
+    ended: bool = Field(description="Whether the model drew the end of the sentence before sample_words.")
+
+
+class ScoredText(BaseModel):
+    text: str
+    tokens: list[str] = Field(description="The tokens the model read.")
+    log_probability: float = Field(description="Natural-log probability of the tokens and the sentence's end.")
+    perplexity: float = Field(description="exp(-log_probability / (len(tokens) + 1)).")
+    token_log_probabilities: list[float] = Field(description="One per token, then one for the end.")
+    continuation: Continuation | None = Field(default=None, description="Only when sample_words is above 0.")
+
+
+@dataclass(frozen=True)
+class ScoreItem:
+    """One text of a /score request, with its request's sampling settings."""
+
+    text: str
+    sample_words: int
+    temperature: float
+    seed: int
+
+
+def _score_items(request: ScoreRequest) -> list[ScoreItem]:
+    return [ScoreItem(text, request.sample_words, request.temperature, request.seed) for text in request.texts]
+
+
+def _score_item_tokens(item: ScoreItem) -> int:
+    return count_tokens(item.text) + item.sample_words
+
+
+def _score(language_model, items: list[ScoreItem]) -> list[dict]:
+    results = [result.to_json() for result in language_model.score([item.text for item in items])]
+    for result, item in zip(results, items, strict=True):
+        if item.sample_words:
+            sample = language_model.sample(item.text, item.sample_words, item.temperature, item.seed)
+            result["continuation"] = {"words": sample.words, "text": sample.text, "ended": sample.ended}
+    return results
+
+
 # ---- the table ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Schema:
@@ -242,6 +301,7 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "generation": Schema(GenerateRequest, "texts", GeneratedText, _generate),
     "reading": Schema(AnswerRequest, "questions", AnsweredQuestion, _answer, tokens=_story_tokens),
+    "scoring": Schema(ScoreRequest, "texts", ScoredText, _score, _score_items, _score_item_tokens),
 }
 
 

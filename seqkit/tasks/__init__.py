@@ -17,6 +17,7 @@ from __future__ import annotations
 from seqkit.registry import lookup
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.base import HttpEndpoint, Task
+from seqkit.tasks.language_model import LanguageModelTask
 from seqkit.tasks.sentiment import SentimentTask
 from seqkit.tasks.slot_filling import SlotFillingTask
 from seqkit.tasks.title_generation import TitleGenerationTask
@@ -30,6 +31,7 @@ TASKS: dict[str, Task] = {
     "sentiment": SentimentTask(),
     "translation": TranslationTask(),
     "title-generation": TitleGenerationTask(),
+    "language-model": LanguageModelTask(),
 }
 
 

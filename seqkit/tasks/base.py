@@ -29,7 +29,7 @@ class HttpEndpoint:
 
     `schema` names an entry of SCHEMAS in seqkit/serving/endpoints.py: the pydantic models of one request and one
     answered item, and how a batch of items becomes answers. Kinds today: "tagging", "classification",
-    "generation", "reading". Two tasks may share a kind (translation and title generation both generate) but
+    "generation", "reading", "scoring". Two tasks may share a kind (translation and title generation both generate) but
     not a path.
     """
 
@@ -53,13 +53,14 @@ class Task(Protocol):
     Declarations (plain data, looked up by the modules that own what they name):
 
     - `predictor`: the name of the class in seqkit.api that loads and serves this task's run dirs ("Tagger",
-      "Reader", "Classifier", "Translator", "Summarizer"). That class's `load` accepts a run dir of any task
-      that names it and refuses other run dirs in one line.
+      "Reader", "Classifier", "Translator", "Summarizer", "LanguageModel"). That class's `load` accepts a run dir
+      of any task that names it and refuses other run dirs in one line.
     - `endpoint`: where `seqkit serve` answers (an HttpEndpoint), or None for a task that is not served.
     - `exporter`: the ONNX exporter in seqkit.export ("tagger", "classifier", "seq2seq"), or None; then
       `export_refusal` says in one line why `seqkit export` refuses the task's run dirs.
-    - `demo_view`: how the demo page draws one answer ("tagged", "classified", "generated", "answered"; the
-      views of seqkit/serving/static/demo.js). `demo_placeholder` is the example shown in its empty text box.
+    - `demo_view`: how the demo page draws one answer ("tagged", "classified", "generated", "answered",
+      "scored"; the views of seqkit/serving/static/demo.js). `demo_placeholder` is the example shown in its
+      empty text box.
     - `verbs`: the CLI commands that read this task's run dirs besides train, evaluate, serve, export and pack
       (for help and docs).
 
@@ -77,6 +78,9 @@ class Task(Protocol):
       vocabularies, documents, batch_size)` (class probabilities) and `batches(recipe, vocabularies, documents,
       batch_size)` (for explanations).
     - Translator and Summarizer: nothing; seqkit/tasks/generation.py generates for every seq2seq task.
+    - LanguageModel: `tokenize(recipe, text)`, `log_probabilities(model, recipe, vocabularies, token_lists)` (per
+      sentence, each prediction's log-probability) and `sample(model, recipe, vocabularies, prompt, words,
+      temperature, generator)` (the words drawn and whether the sentence ended).
     """
 
     name: ClassVar[str]

@@ -37,6 +37,8 @@ const views = {
     label: "Story (one sentence per line)",
     question: true,
   },
+  // The text is scored and continued by a dozen words drawn from the model.
+  scored: { request: (model, text) => ({ ...askText(model, text), sample_words: 12 }), render: renderScored },
 };
 
 function element(tag, className, text) {
@@ -163,6 +165,34 @@ function renderRead(result) {
   const table = weightTable("attention of each hop over the story", "story", hops, result.story, bySentence);
   table.id = "hops";
   return [line, table];
+}
+
+// A language model's view of a sentence: its perplexity, each word shaded by how likely the model found it there
+// (the darker, the likelier), and the words it drew to continue it.
+function renderScored(result) {
+  const line = element("div", "output");
+  line.append("perplexity: ");
+  const value = element("strong", "", result.perplexity.toFixed(2));
+  value.id = "perplexity";
+  line.append(value, ` (log-probability ${result.log_probability.toFixed(3)})`);
+  const sentence = element("div", "sentence");
+  sentence.id = "likelihoods";
+  [...result.tokens, "</s>"].forEach((token, index) => {
+    const probability = Math.exp(result.token_log_probabilities[index]);
+    const word = element("span", "word", token);
+    word.dataset.probability = probability;
+    word.style.background = `rgba(37, 99, 235, ${probability})`;
+    word.style.color = probability > 0.5 ? "white" : "#1d2330";
+    word.title = `p = ${probability.toFixed(4)}`;
+    sentence.appendChild(word);
+  });
+  const parts = [line, sentence];
+  if (result.continuation) {
+    const continued = element("div", "output", `continued: ${result.continuation.text}`);
+    continued.id = "continuation";
+    parts.push(continued);
+  }
+  return parts;
 }
 
 // The form asks for what the chosen model's view reads, with the placeholder its task declares.
