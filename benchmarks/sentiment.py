@@ -19,8 +19,9 @@ import time
 
 import torch
 
-from seqkit.api import Classifier, load_recipe
+from seqkit.api import load_recipe
 from seqkit.model import build_model
+from seqkit.predict.classifier import Classifier
 from seqkit.tasks import get_task
 
 

@@ -25,8 +25,9 @@ import torch
 
 from benchmarks.common import forget_pretrained, machine, median_rate
 from benchmarks.roofline import matmul_peak_flops, recurrent_flops_per_token
-from seqkit.api import Tagger, load_recipe
+from seqkit.api import load_recipe
 from seqkit.model import build_model
+from seqkit.predict.tagger import Tagger
 from seqkit.run_dirs.run_dir import load_run
 from seqkit.runtime.memory import peak_memory_mib
 from seqkit.runtime.quantization import quantize

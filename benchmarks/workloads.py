@@ -21,6 +21,8 @@ from seqkit import api
 from seqkit.config import TrainConfig
 from seqkit.data.batching import bucketed_order, collate
 from seqkit.model import build_model
+from seqkit.predict.classifier import Classifier
+from seqkit.predict.tagger import Tagger
 from seqkit.run_dirs.run_dir import load_run
 from seqkit.tasks import generation, get_task
 
@@ -95,7 +97,7 @@ def tagging(run_dir: Path | None, size: Slice) -> Workload:
     # front of them would be timed by neither side of the ratio.
     recipe, task, splits, vocabularies, model = _parts("slot-filling", "atis_scratch", run_dir, ("train", "test"))
     batches = task.training_batches(recipe, vocabularies, splits["train"])(0)[: size.training_batches]
-    tagger = api.Tagger(recipe, vocabularies, model)
+    tagger = Tagger(recipe, vocabularies, model)
     texts = [" ".join(sentence.tokens) for sentence in splits["test"][: size.items]]
 
     def inference_batches(items: list[str]) -> list[dict]:
@@ -123,7 +125,7 @@ def sentiment(run_dir: Path | None, size: Slice) -> Workload:
         torch.manual_seed(recipe.seed)
         model = build_model(recipe, vocabularies)
     batches = task.training_batches(recipe, vocabularies, examples)(0)[: size.training_batches]
-    classifier = api.Classifier(recipe, vocabularies, model)
+    classifier = Classifier(recipe, vocabularies, model)
     texts = [example.text for example in examples[: size.items]]
 
     def inference_batches(items: list[str]) -> list[dict]:

@@ -1,4 +1,4 @@
-"""The `seqkit` command: a thin skin over seqkit.api.
+"""The `seqkit` command: a thin skin over seqkit.api (training) and seqkit.predict (the predictors).
 
 Every user-facing problem (a SeqkitError) is printed as one line on stderr with a non-zero exit status;
 Ctrl-C during training saves a checkpoint and exits with status 130.
@@ -125,7 +125,7 @@ def tag(
 
     An empty line gets an empty result (an empty line, or JSON without tokens), so output lines match input lines.
     """
-    from seqkit.api import TaggedText, Tagger
+    from seqkit.predict.tagger import TaggedText, Tagger
 
     tagger = Tagger.load(run_dir, device, quantize=quantize)
     # Stream in chunks: each chunk is tagged as one batch, and output appears as soon as it is ready.
@@ -239,7 +239,7 @@ GenerationRunArgument = Annotated[
 
 
 def _generation_command(predictor_name: str, summary: str):
-    """One streaming command over a text-generation predictor of seqkit.api (Translator or Summarizer)."""
+    """One streaming command over a text-generation predictor (seqkit/predict/generation.py: Translator, Summarizer)."""
 
     def command(
         run_dir: GenerationRunArgument,
@@ -252,9 +252,9 @@ def _generation_command(predictor_name: str, summary: str):
         device: DeviceOption = "auto",
         quantize: QuantizeOption = None,
     ) -> None:
-        from seqkit import api
+        from seqkit.predict import generation
 
-        generator = getattr(api, predictor_name).load(run_dir, device, quantize=quantize).generator
+        generator = getattr(generation, predictor_name).load(run_dir, device, quantize=quantize).generator
         _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
 
     command.__doc__ = f"{summary}, streaming in batches (stdin to stdout unless --input/--output)."
@@ -357,7 +357,7 @@ def classify(
 
     An empty line gets an empty result (an empty line, or JSON with label null), so output lines match input lines.
     """
-    from seqkit.api import Classifier
+    from seqkit.predict.classifier import Classifier
 
     classifier = Classifier.load(run_dir, device, quantize=quantize)
     failures = 0
@@ -390,7 +390,7 @@ def explain(
     ] = None,
 ) -> None:
     """Show which words drove each decision: green for the predicted label, red against (gradient x input)."""
-    from seqkit.api import Classifier
+    from seqkit.predict.classifier import Classifier
     from seqkit.viz.explain import colorize
 
     classifier = Classifier.load(run_dir)
@@ -428,7 +428,7 @@ def score(
     An empty line gets an empty result (an empty line, or JSON with log_probability null), so output lines match
     input lines.
     """
-    from seqkit.api import LanguageModel
+    from seqkit.predict.language_model import LanguageModel
 
     language_model = LanguageModel.load(run_dir, device)
     for chunk in _chunks(_texts_or_stdin(texts, input_file), size=256):
@@ -461,8 +461,8 @@ def sample(
     device: DeviceOption = "auto",
 ) -> None:
     """Continue a prompt with words drawn from a language model, one sample per line."""
-    from seqkit.api import LanguageModel
     from seqkit.errors import InputError
+    from seqkit.predict.language_model import LanguageModel
 
     if count < 1:
         raise InputError(f"--count: expected at least 1, got {count}")

@@ -17,9 +17,11 @@ from typer.testing import CliRunner
 
 import seqkit
 from seqkit import api
-from seqkit.api import TaggedText, Tagger, Translator
 from seqkit.cli import app
 from seqkit.errors import DataNotFoundError, InputError
+from seqkit.predict import loading
+from seqkit.predict.generation import Translator
+from seqkit.predict.tagger import TaggedText, Tagger
 from seqkit.runtime.device import CPU, resolve_device
 
 from conftest import TINY_ATIS, write_recipe
@@ -161,7 +163,7 @@ def test_auto_takes_a_gpu_when_there_is_one(monkeypatch, tiny_tagger_run):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == CPU
     placed = []
-    monkeypatch.setattr(api, "place", lambda model, device: placed.append(device) or model)
+    monkeypatch.setattr(loading, "place", lambda model, device: placed.append(device) or model)
     Tagger.load(tiny_tagger_run)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import DataNotFoundError, InputError
+from seqkit.predict.reader import Reader
 from seqkit.tasks.babi import BabiTask
 from seqkit.tasks.babi_tables import hop_table
 from seqkit.training.repeats import train_repeats
@@ -57,7 +58,7 @@ def test_repeats_keep_the_best_seed_and_report_all(tmp_path):
     best = max(summary["repeats"], key=lambda record: record["dev"]["mean_accuracy"])
     assert summary["best"] == best["repeat"]
     assert json.loads((out / "metrics.json").read_text())["dev"] == best["dev"]
-    reader = api.Reader.load(out)  # the series folder is itself a run dir holding the best repeat
+    reader = Reader.load(out)  # the series folder is itself a run dir holding the best repeat
     result = reader.answer(["Mary went to the kitchen.", "John went to the garden."], "Where is Mary?")
     assert result.answer in reader.vocabularies["words"] and 0 < result.probability <= 1
     assert len(result.attention) == 3 and all(len(hop) == 2 for hop in result.attention)

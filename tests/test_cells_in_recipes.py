@@ -10,6 +10,7 @@ import pytest
 
 from seqkit import api
 from seqkit.layers.cells import CUSTOM_CELLS
+from seqkit.predict.tagger import Tagger
 
 from conftest import TINY_ATIS, write_recipe
 
@@ -21,5 +22,5 @@ def test_every_cell_trains_and_tags_from_a_recipe(cell, tmp_path):
     run_dir = api.train("slot-filling", recipe, TINY_ATIS, tmp_path / "run", show_progress=False)
     assert json.loads((run_dir / "metrics.json").read_text())["dev"]["epochs"] == 1
     assert api.load_recipe(None, run_dir / "config.yaml").rnn.cell == cell
-    (tagged,) = api.Tagger.load(run_dir).tag(["flights from boston to dallas"])
+    (tagged,) = Tagger.load(run_dir).tag(["flights from boston to dallas"])
     assert len(tagged.tags) == 5

@@ -91,7 +91,8 @@ def weight_rows(page, table: str) -> list:
 
 
 def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translation_run, tiny_babi_run):
-    from seqkit.api import Reader, Translator
+    from seqkit.predict.generation import Translator
+    from seqkit.predict.reader import Reader
 
     source, story, question = "ant bee cat", ["Mary went to the kitchen.", "John went to the garden."], "Where is Mary?"
     (translation,) = Translator.load(tiny_translation_run).translate([source], with_attention=True)
@@ -127,7 +128,7 @@ def test_a_translation_shows_its_heatmap_and_a_story_its_hop_table(tiny_translat
 
 
 def test_a_review_shows_its_label_and_each_word_shaded_by_its_contribution(tiny_classifier_run):
-    from seqkit.api import Classifier
+    from seqkit.predict.classifier import Classifier
 
     review = "A warm, funny and moving film. Dull in places."
     (explained,) = Classifier.load(tiny_classifier_run).explain([review])

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from seqkit.api import Classifier, load_recipe
+from seqkit.api import load_recipe
 from seqkit.model import build_model
+from seqkit.predict.classifier import Classifier
 from seqkit.text.vocab import Vocab
 from seqkit.viz.explain import colorize
 

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from seqkit import api
-from seqkit.api import Classifier
 from seqkit.cli import app
 from seqkit.errors import ConfigError
 from seqkit.export import export_onnx
 from seqkit.export.classifier import GRAPH, OnnxClassifier
+from seqkit.predict.classifier import Classifier
 
 DATA = Path(__file__).parent / "data" / "my_texts"
 TEXTS = [

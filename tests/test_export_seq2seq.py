@@ -11,6 +11,7 @@ from seqkit.cli import app
 from seqkit.errors import ConfigError
 from seqkit.export import export_onnx
 from seqkit.export.seq2seq import DECODER_STEP, ENCODER, OnnxGenerator
+from seqkit.predict.generation import Translator
 
 from conftest import TINY_SEQ2SEQ, write_animal_pairs
 
@@ -33,7 +34,7 @@ def test_the_exported_translator_generates_like_pytorch(tiny_translation_run, tm
     result = CliRunner().invoke(app, ["export", str(tiny_translation_run), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / ENCODER).is_file() and (tmp_path / DECODER_STEP).is_file()
-    translator = api.Translator.load(tiny_translation_run)
+    translator = Translator.load(tiny_translation_run)
     expected = translator.generator.generate(TEXTS, beam, beam, True, 4)
     assert_same_outputs(expected, OnnxGenerator(tmp_path).generate(TEXTS, beam, beam, True, batch_size=4))
 
@@ -46,7 +47,7 @@ def test_an_lstm_decoder_with_input_feeding_exports_too(tmp_path):
                  "rnn.cell=lstm", "rnn.num_layers=2", "head.input_feeding=true", "head.num_layers=2",
                  "head.tie_embeddings=false", "head.attention=additive"]
     run_dir = api.train("translation", data_dir=data, out=tmp_path / "lstm", overrides=overrides, show_progress=False)
-    expected = api.Translator.load(run_dir).generator.generate(TEXTS, 2, 2, True, 64)
+    expected = Translator.load(run_dir).generator.generate(TEXTS, 2, 2, True, 64)
     assert_same_outputs(expected, OnnxGenerator(export_onnx(run_dir)).generate(TEXTS, 2, 2, True))
 
 

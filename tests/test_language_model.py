@@ -18,6 +18,7 @@ from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import ConfigError, InputError
 from seqkit.model import build_model
+from seqkit.predict.language_model import LanguageModel
 from seqkit.run_dirs.run_dir import load_run
 from seqkit.tasks import TASKS
 from seqkit.tasks.language_model import LanguageModelTask, perplexity
@@ -90,7 +91,7 @@ def test_a_model_that_predicts_uniformly_has_the_lexicon_size_as_perplexity(data
 def test_evaluation_agrees_with_scoring_each_sentence(run_dir, data):
     scores = api.evaluate(run_dir, "test", data)
     sentences = [line for line in (data / "test.txt").read_text().splitlines() if line.strip()]
-    scored = api.LanguageModel.load(run_dir, "cpu").score(sentences)
+    scored = LanguageModel.load(run_dir, "cpu").score(sentences)
     values = [value for result in scored for value in result.token_log_probabilities]
     assert scores["perplexity"] == pytest.approx(math.exp(-sum(values) / len(values)))
     for result in scored:
@@ -101,7 +102,7 @@ def test_evaluation_agrees_with_scoring_each_sentence(run_dir, data):
 
 # ---- score and sample ----------------------------------------------------------------------------------------------
 def test_scores_do_not_depend_on_the_batch(run_dir):
-    language_model = api.LanguageModel.load(run_dir, "cpu")
+    language_model = LanguageModel.load(run_dir, "cpu")
     texts = ["ant bee cat", "dog", "eel fox gnu hen ant bee cat dog"]
     together = language_model.score(texts)
     alone = [language_model.score([text])[0] for text in texts]
@@ -110,7 +111,7 @@ def test_scores_do_not_depend_on_the_batch(run_dir):
 
 
 def test_sampling_is_deterministic_given_the_seed(run_dir):
-    language_model = api.LanguageModel.load(run_dir, "cpu")
+    language_model = LanguageModel.load(run_dir, "cpu")
     first = language_model.sample("ant", words=6, temperature=1.0, seed=7)
     assert first == language_model.sample("ant", words=6, temperature=1.0, seed=7)
     assert 1 <= len(first.words) <= 6 or first.ended
@@ -134,7 +135,7 @@ def test_sampling_is_deterministic_given_the_seed(run_dir):
 )
 def test_bad_input_is_one_line(run_dir, call, message):
     with pytest.raises(InputError) as refused:
-        call(api.LanguageModel.load(run_dir, "cpu"))
+        call(LanguageModel.load(run_dir, "cpu"))
     assert str(refused.value).startswith(message) and "\n" not in str(refused.value)
 
 
@@ -144,7 +145,7 @@ def test_the_cli_scores_lines_and_samples(run_dir):
     assert result.exit_code == 0, result.output
     lines = result.stdout.split("\n")
     assert lines[1] == "" and lines[0].endswith("\tant bee cat") and lines[2].endswith("\tDog")
-    expected = api.LanguageModel.load(run_dir, "cpu").score(["ant bee cat"])[0]
+    expected = LanguageModel.load(run_dir, "cpu").score(["ant bee cat"])[0]
     assert float(lines[0].split("\t")[0]) == pytest.approx(expected.log_probability, abs=1e-4)
     command = ["sample", str(run_dir), "--prompt", "ant", "--words", "4", "--seed", "3", "--count", "2"]
     first, again = runner.invoke(app, command), runner.invoke(app, command)

@@ -11,6 +11,7 @@ import pytest
 
 from seqkit import api
 from seqkit.metrics import translation_scores
+from seqkit.predict.generation import Translator
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def test_a_short_multi30k_run_learns_its_pairs(tmp_path):
     scores = api.evaluate(run_dir, "valid")
     assert scores["bleu"] > 40.0, scores
     pairs = api.get_task("translation").load_splits(api.read_recipe(run_dir), None, ("valid",))["valid"]
-    beamed = api.Translator.load(run_dir).translate([p.source for p in pairs], beam=3)
+    beamed = Translator.load(run_dir).translate([p.source for p in pairs], beam=3)
     assert translation_scores([o.text for o in beamed], [p.target for p in pairs])["bleu"] > 40.0
     assert (
         scores["bleu_signature"]

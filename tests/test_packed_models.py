@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from seqkit import api
 from seqkit.cli import app
 from seqkit.errors import RunDirError
+from seqkit.predict.registry import PREDICTORS
 from seqkit.run_dirs.locate import MANIFEST, resolve_run_dir
 from seqkit.run_dirs.packing import pack_run_dir
 
@@ -71,7 +72,7 @@ def described(results) -> list:
 def test_a_packed_model_predicts_exactly_as_its_run_dir(kind, request, tmp_path):
     predictor_name, fixture, ask = PREDICTIONS[kind]
     run_dir = request.getfixturevalue(fixture)
-    predictor = getattr(api, predictor_name)
+    predictor = PREDICTORS[predictor_name]
     packed = pack_run_dir(run_dir, tmp_path / f"{kind}.seqkit")
     with zipfile.ZipFile(packed) as archive:
         names = archive.namelist()
@@ -131,15 +132,15 @@ def write_hub_cache(cache: Path, repo_id: str, run_dir: Path) -> None:
 
 HUB_SCRIPT = """
 import dataclasses, json, sys
-from seqkit import api
 from seqkit.errors import RunDirError
+from seqkit.predict.registry import PREDICTORS
 sys.path.insert(0, sys.argv[1])
 from test_packed_models import PREDICTIONS, described
 results = {}
 for kind, (predictor_name, _, ask) in PREDICTIONS.items():
-    results[kind] = described(ask(getattr(api, predictor_name).load(f"someone/{kind}", "cpu")))
+    results[kind] = described(ask(PREDICTORS[predictor_name].load(f"someone/{kind}", "cpu")))
 try:
-    api.Tagger.load("someone/missing", "cpu")
+    PREDICTORS["Tagger"].load("someone/missing", "cpu")
 except RunDirError as error:
     results["missing"] = str(error)
 print(json.dumps(results))
@@ -151,7 +152,7 @@ def test_hub_models_load_offline_from_the_cache_and_predict_as_their_run_dirs(re
     for kind, (predictor_name, fixture, ask) in PREDICTIONS.items():
         run_dir = request.getfixturevalue(fixture)
         write_hub_cache(tmp_path / "hub", f"someone/{kind}", run_dir)
-        expected[kind] = described(ask(getattr(api, predictor_name).load(run_dir, "cpu")))
+        expected[kind] = described(ask(PREDICTORS[predictor_name].load(run_dir, "cpu")))
     environment = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub"), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-c", HUB_SCRIPT, str(Path(__file__).parent)]
     finished = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path)
@@ -198,7 +199,7 @@ def test_corrupted_weights_are_refused_naming_the_file(tiny_tagger_run, tmp_path
     corrupted = tmp_path / "corrupted.seqkit"
     corrupted.write_bytes(bytes(content))
     with pytest.raises(RunDirError, match=f"^{re.escape(str(corrupted))}: not a readable packed seqkit model"):
-        api.Tagger.load(corrupted, "cpu")
+        PREDICTORS["Tagger"].load(corrupted, "cpu")
 
 
 @pytest.mark.parametrize("name", ["../escaped.json", "/tmp/escaped.json", "vocab/../../escaped.json", "notes.txt"])

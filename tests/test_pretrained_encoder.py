@@ -16,6 +16,7 @@ from seqkit.data.batching import collate
 from seqkit.data.readers import read_atis_split
 from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.errors import ConfigError, InputError, RunDirError
+from seqkit.predict.tagger import Tagger
 
 from conftest import TINY_ATIS, write_recipe
 
@@ -179,10 +180,10 @@ def test_a_tagger_trains_saves_and_loads_with_pretrained_features(tiny_bert, tmp
     saved = load_file(str(Path(run) / "model.safetensors"))
     pretrained_keys = [key for key in saved if key.startswith("encoder.encoders.pretrained.")]
     assert pretrained_keys == ["encoder.encoders.pretrained.fingerprint"]  # the frozen weights stay out
-    tagger = api.Tagger.load(run)
+    tagger = Tagger.load(run)
     texts = ["show flights from paris to rome", "list flights from oslo to lima on monday"]
     first = tagger.tag(texts)
-    again = api.Tagger.load(run).tag(texts)
+    again = Tagger.load(run).tag(texts)
     assert [t.tags for t in first] == [t.tags for t in again]
     assert [t.intent_probability for t in first] == pytest.approx([t.intent_probability for t in again], abs=1e-6)
     # The features reach the tagger: it fits the sixteen training sentences it saw.
@@ -221,7 +222,7 @@ def test_a_run_refuses_a_pretrained_model_whose_weights_changed(tiny_bert, tmp_p
         changed.embeddings.word_embeddings.weight[5] += 0.01
     changed.save_pretrained(model)
     with pytest.raises(RunDirError, match=r"encoder.pretrained_model: .* is not the model this run was trained with"):
-        api.Tagger.load(run)
+        Tagger.load(run)
 
 
 def test_int8_quantization_reaches_the_frozen_transformer(tiny_bert):

@@ -10,6 +10,7 @@ from seqkit.data.parallel import TextPair
 from seqkit.data.readers import read_atis_split
 from seqkit.errors import ConfigError
 from seqkit.model import build_model
+from seqkit.predict.tagger import Tagger
 from seqkit.runtime.quantization import quantize
 from seqkit.tasks import generation
 
@@ -28,8 +29,8 @@ def tagger_run(tmp_path_factory):
 
 
 def test_quantized_tagger_uses_int8_layers_and_agrees_with_float(tagger_run):
-    float_tagger = api.Tagger.load(tagger_run)
-    int8_tagger = api.Tagger.load(tagger_run, quantize="int8")
+    float_tagger = Tagger.load(tagger_run)
+    int8_tagger = Tagger.load(tagger_run, quantize="int8")
     assert is_int8(int8_tagger.model.head.context.rnn) and is_int8(int8_tagger.model.head.slot_output)
     assert not is_int8(float_tagger.model.head.context.rnn)
     texts = [" ".join(sentence.tokens) for sentence in read_atis_split(TINY_ATIS / "train")]
@@ -46,7 +47,7 @@ def test_cli_tag_quantizes_and_rejects_an_unknown_scheme(tagger_run):
     assert result.exit_code == 0, result.output
     assert "show/" in result.output
     with pytest.raises(ConfigError, match="--quantize: unknown quantization 'int4'"):
-        api.Tagger.load(tagger_run, quantize="int4")
+        Tagger.load(tagger_run, quantize="int4")
 
 
 def test_quantized_encoder_decoder_keeps_its_scores_close_and_generates():

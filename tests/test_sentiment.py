@@ -8,9 +8,9 @@ import torch
 from typer.testing import CliRunner
 
 from seqkit import api
-from seqkit.api import Classifier
 from seqkit.cli import app
 from seqkit.errors import ConfigError, DataFormatError
+from seqkit.predict.classifier import Classifier
 
 POSITIVE = ["great", "wonderful", "superb", "moving", "delightful", "brilliant"]
 NEGATIVE = ["awful", "boring", "dreadful", "dull", "terrible", "clumsy"]

@@ -185,8 +185,8 @@ def test_serve_refuses_a_missing_run_dir_in_one_line(tmp_path):
 def test_classify_is_served_beside_tag(tiny_tagger_run, tmp_path):
     from typer.testing import CliRunner
 
-    from seqkit.api import Classifier
     from seqkit.cli import app
+    from seqkit.predict.classifier import Classifier
 
     data = Path(__file__).parent / "data" / "my_texts"
     arguments = ["train", "sentiment", "--recipe", "my_texts", "--data", str(data), "--out", str(tmp_path / "mine"),

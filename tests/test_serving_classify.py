@@ -4,7 +4,7 @@ answer is unchanged (no tokens, no contributions), and the explained-item limit 
 import pytest
 from fastapi.testclient import TestClient
 
-from seqkit.api import Classifier
+from seqkit.predict.classifier import Classifier
 from seqkit.serving.app import create_app, load_models
 from seqkit.serving.endpoints import MAX_EXPLAINED_ITEMS
 

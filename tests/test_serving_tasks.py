@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from fastapi.testclient import TestClient
 
-from seqkit.api import Reader, Summarizer, Translator
+from seqkit.predict.generation import Summarizer, Translator
+from seqkit.predict.reader import Reader
 from seqkit.serving.app import create_app, load_models
 from seqkit.serving.endpoints import MAX_ITEMS, MAX_STORY_SENTENCES, MAX_TEXT_CHARACTERS
 

@@ -12,6 +12,7 @@ import torch
 from seqkit import api
 from seqkit.data.parallel import ParallelCorpus, open_parallel, read_parallel
 from seqkit.errors import DataFormatError
+from seqkit.predict.generation import Translator
 from seqkit.tasks import generation
 
 WORDS = "ant bee cat dog eel fox gnu hen ibis jay kite lark".split()
@@ -143,5 +144,5 @@ def test_training_on_a_streamed_corpus_writes_a_working_run_dir(tmp_path):
     run = api.train("translation", data_dir=folder, out=tmp_path / "run", overrides=overrides, show_progress=False)
     log = (run / "log.jsonl").read_text().splitlines()
     assert len(log) == 1 and '"step": 4' in log[0]  # 90 pairs / 16 = 6 batches; the 4-step budget stops epoch 1
-    (found,) = api.Translator.load(run).translate(["ant bee cat"])
+    (found,) = Translator.load(run).translate(["ant bee cat"])
     assert isinstance(found.text, str)

@@ -1,6 +1,6 @@
 """The contract every task in TASKS keeps, checked for each on tiny data: it declares everything the rest of seqkit
 asks (and each declaration names something that exists); it trains two short epochs and saves a run dir; the
-seqkit.api predictor it names loads that run dir, and the API, the CLI and the HTTP server give equal answers;
+seqkit.predict predictor it names loads that run dir, and the API, the CLI and the HTTP server give equal answers;
 `seqkit export` exports it or refuses in one line; an interrupted run resumes exactly.
 
 Parametrised over TASKS, so a new task is covered as soon as it is registered: until TINY_RUNS below says how to
@@ -33,6 +33,9 @@ from seqkit.cli import app
 from seqkit.config import find_recipe, read_yaml
 from seqkit.errors import RunDirError, SeqkitError, TrainingInterrupted
 from seqkit.export import EXPORTERS
+from seqkit.predict.classifier import Classifier
+from seqkit.predict.registry import PREDICTORS, predictor_of
+from seqkit.predict.tagger import Tagger
 from seqkit.run_dirs.checkpoint import load_tensors
 from seqkit.serving.app import create_app, load_models
 from seqkit.serving.endpoints import ENDPOINTS, SCHEMAS
@@ -259,8 +262,8 @@ def test_the_task_declares_everything_and_each_declaration_names_something_real(
     assert isinstance(task, Task)  # every member of the protocol is there
     assert task.name == task_name
     assert read_yaml(find_recipe(task.default_recipe))["task"] == task_name
-    assert task.predictor in api.PREDICTORS and task.predictor in ASK
-    assert api.predictor_of(task_name) is api.PREDICTORS[task.predictor]
+    assert task.predictor in PREDICTORS and task.predictor in ASK
+    assert predictor_of(task_name) is PREDICTORS[task.predictor]
     if task.endpoint is not None:
         assert task.endpoint.path.startswith("/") and task.endpoint.summary
         assert task.endpoint.schema in SCHEMAS
@@ -286,7 +289,7 @@ def test_the_api_the_cli_and_the_server_answer_alike(task_name, trained, tmp_pat
     task = TASKS[task_name]
     assert (run_dir / "model.safetensors").is_file() and (run_dir / "config.yaml").is_file()
     ask = ASK[task.predictor]
-    predictor = api.predictor_of(task_name).load(run_dir, "cpu")
+    predictor = predictor_of(task_name).load(run_dir, "cpu")
     expected = plain(ask.api(predictor))
 
     arguments, stdin = ask.cli(tmp_path)
@@ -310,7 +313,7 @@ def test_the_api_the_cli_and_the_server_answer_alike(task_name, trained, tmp_pat
 def test_every_other_predictor_refuses_the_run_dir_in_one_line(task_name, trained):
     run_dir = trained(task_name)
     serving = TASKS[task_name].predictor
-    for name, predictor in api.PREDICTORS.items():
+    for name, predictor in PREDICTORS.items():
         if name == serving:
             continue
         with pytest.raises(RunDirError) as refused:
@@ -422,11 +425,11 @@ def test_the_classifier_serves_any_task_that_names_it(trained, tmp_path, monkeyp
     config["task"] = "reviews"
     (copy / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
-    assert api.Classifier.load(copy, "cpu").classify([REVIEW]) == api.Classifier.load(source, "cpu").classify([REVIEW])
+    assert Classifier.load(copy, "cpu").classify([REVIEW]) == Classifier.load(source, "cpu").classify([REVIEW])
     tagging = " or ".join(f"a {name!r} model" for name in tasks_served_by("Tagger"))
     message = f"holds a 'reviews' model, not {tagging}; load it with seqkit.Classifier"
     with pytest.raises(RunDirError, match=f"{re.escape(message)}$"):
-        api.Tagger.load(copy, "cpu")
+        Tagger.load(copy, "cpu")
 
 
 # ---- no task name outside seqkit/tasks/ ------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import torch
 from seqkit import api
 from seqkit.data.parallel import read_parallel
 from seqkit.errors import DataFormatError, InputError
+from seqkit.predict.generation import Summarizer, Translator
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 WORDS = "ant bee cat dog eel fox gnu hen".split()
@@ -70,7 +71,7 @@ def test_the_run_dir_holds_the_subword_model_and_scores_carry_the_sacrebleu_sign
 
 
 def test_translator_api_batches_and_returns_attention(run_dir):
-    translator = api.Translator.load(run_dir)
+    translator = Translator.load(run_dir)
     outputs = translator.translate(["ant bee cat", "dog eel"], beam=2, with_attention=True)
     assert len(outputs) == 2 and all(isinstance(o.text, str) for o in outputs)
     assert outputs[0].attention.shape[1] == len(outputs[0].source_tokens)
@@ -79,13 +80,13 @@ def test_translator_api_batches_and_returns_attention(run_dir):
     with pytest.raises(InputError, match=r"texts\[1\]: empty"):
         translator.translate(["ant", " "])
     with pytest.raises(Exception, match="not a 'title-generation' model"):
-        api.Summarizer.load(run_dir)
+        Summarizer.load(run_dir)
 
 
 def test_attention_picture_is_written(run_dir, tmp_path):
     from seqkit.viz.attention import plot_attention
 
-    (output,) = api.Translator.load(run_dir).translate(["ant bee cat"], with_attention=True)
+    (output,) = Translator.load(run_dir).translate(["ant bee cat"], with_attention=True)
     path = plot_attention(output, tmp_path / "attention.png")
     assert path.read_bytes().startswith(b"\x89PNG")
 
@@ -168,5 +169,5 @@ def test_cli_summarize_writes_the_summarizers_titles(tiny_title_run, tmp_path):
     arguments = ["summarize", str(tiny_title_run), "--input", str(tmp_path / "in.txt"), "--beam", "2"]
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
-    expected = api.Summarizer.load(tiny_title_run).summarize([articles[0], articles[2]], beam=2)
+    expected = Summarizer.load(tiny_title_run).summarize([articles[0], articles[2]], beam=2)
     assert result.output.splitlines() == [expected[0].text, "", expected[1].text]

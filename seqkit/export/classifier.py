@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqkit.api import Classification
 from seqkit.errors import ConfigError, InputError
 from seqkit.export.onnx_trace import feature_examples, write_onnx
 from seqkit.layers.conv import TextCNN
+from seqkit.predict.classifier import Classification
 
 GRAPH = "classifier.onnx"
 

@@ -24,11 +24,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqkit.api import TaggedText, tagged_text, tagger_inputs
 from seqkit.errors import ConfigError
 from seqkit.export.onnx_session import inference_session
 from seqkit.export.onnx_trace import feature_examples, write_onnx
 from seqkit.files import atomic_write_json, atomic_write_with
+from seqkit.predict.tagger import TaggedText, tagged_text, tagger_inputs
 from seqkit.run_dirs.checkpoint import read_json
 from seqkit.text.vocab import Vocab
 

@@ -1,6 +1,6 @@
 """How each task is served: ENDPOINTS, built from the tasks' own declarations, and the schemas they name.
 
-A task declares its endpoint (seqkit/tasks/base.py: the path, the summary and a schema kind) and the seqkit.api
+A task declares its endpoint (seqkit/tasks/base.py: the path, the summary and a schema kind) and the seqkit.predict
 class that serves it; this module holds one entry of SCHEMAS per schema kind: the pydantic models of one request
 and of one answered item (they become the OpenAPI schema and the 422 checks) and how a batch of request items
 becomes a batch of JSON answers. ENDPOINTS joins the two for every task in TASKS, so a new task that answers
@@ -322,7 +322,7 @@ class Endpoint:
 
 def _loader(task_name: str) -> Callable[[Path], Any]:
     def load(run_dir: Path):
-        from seqkit.api import predictor_of
+        from seqkit.predict.registry import predictor_of
 
         return predictor_of(task_name).load(run_dir)
 

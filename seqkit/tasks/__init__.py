@@ -2,7 +2,7 @@
 
 A task is one object that declares everything seqkit needs to know about it (the `Task` protocol in
 seqkit/tasks/base.py): its data and head config sections, readers, vocabularies, batches, head, scores and dev
-metric, and, as plain data, how it is used: the seqkit.api predictor that loads its run dirs (`predictor`), the
+metric, and, as plain data, how it is used: the seqkit.predict predictor that loads its run dirs (`predictor`), the
 HTTP endpoint `seqkit serve` answers it on (`endpoint`), its ONNX exporter or why there is none (`exporter`,
 `export_refusal`), the demo page's view of an answer (`demo_view`, `demo_placeholder`) and its CLI commands
 (`verbs`). The trainer, the run dir, the API, the CLI, the server, the export and the demo page ask the task and
@@ -40,5 +40,5 @@ def get_task(name: str) -> Task:
 
 
 def tasks_served_by(predictor: str) -> list[str]:
-    """The names of the tasks whose run dirs the seqkit.api class `predictor` loads, in TASKS order."""
+    """The names of the tasks whose run dirs the seqkit.predict class `predictor` loads, in TASKS order."""
     return [name for name, task in TASKS.items() if task.predictor == predictor]

@@ -77,7 +77,7 @@ def answer_command(
     as_json: bool,
     quantize: str | None = None,
 ) -> None:
-    from seqkit.api import Reader
+    from seqkit.predict.reader import Reader
 
     reader = Reader.load(run_dir, quantize=quantize)
     sentences, questions = read_story_file(story) if story is not None else ([], [])

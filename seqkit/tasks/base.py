@@ -6,8 +6,8 @@ name. Tasks do not inherit from anything: `Task` is a `typing.Protocol`, so a cl
 
 Declarations are plain data (strings, tuples, the frozen `HttpEndpoint` below): a task names the API class that
 serves it, the endpoint it answers on, its exporter and its demo view, and the modules that own those things
-look the names up. So a task imports nothing from seqkit.api, seqkit.serving, seqkit.export or seqkit.cli, and no
-import cycle can run through it (tests/test_layout.py fails on any).
+look the names up. So a task imports nothing from seqkit.api, seqkit.predict, seqkit.serving, seqkit.export or
+seqkit.cli, and no import cycle can run through it (tests/test_layout.py fails on any).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Task(Protocol):
 
     Declarations (plain data, looked up by the modules that own what they name):
 
-    - `predictor`: the name of the class in seqkit.api that loads and serves this task's run dirs ("Tagger",
+    - `predictor`: the name of the class in seqkit.predict that loads and serves this task's run dirs ("Tagger",
       "Reader", "Classifier", "Translator", "Summarizer", "LanguageModel"). That class's `load` accepts a run dir
       of any task that names it and refuses other run dirs in one line.
     - `endpoint`: where `seqkit serve` answers (an HttpEndpoint), or None for a task that is not served.
