@@ -32,7 +32,9 @@ def dev_curve(recipe: str, folder: Path, overrides: list[str], run: Path) -> dic
     quiet = io.StringIO()
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         settings = ["train.threads=1", *overrides]
-        api.train("sentiment", recipe, data_dir=folder, out=run, overrides=settings, overwrite=True, show_progress=False)
+        api.train(
+            "sentiment", recipe, data_dir=folder, out=run, overrides=settings, overwrite=True, show_progress=False
+        )
     seconds = time.perf_counter() - started
     log = [json.loads(line) for line in (run / "log.jsonl").read_text(encoding="utf-8").splitlines() if line]
     curve = [round(entry["dev_accuracy"], 2) for entry in log]

@@ -117,7 +117,8 @@ def fasttext_imdb(threads: int, folder: Path) -> dict:
         random.Random(0).shuffle(lines)
         # The same cleaning as the imdb recipe's: HTML line breaks become spaces, text lowercased.
         texts = [re.sub(r"<br\s*/?>", " ", row["text"], flags=re.IGNORECASE).lower() for row in lines]
-        text = "".join(f"__label__{row['label']} {' '.join(clean.split())}\n" for row, clean in zip(lines, texts))
+        pairs = zip(lines, texts, strict=True)
+        text = "".join(f"__label__{row['label']} {' '.join(clean.split())}\n" for row, clean in pairs)
         files[split].write_text(text, encoding="utf-8")
     started = time.perf_counter()
     model = fasttext.train_supervised(str(files["train"]), epoch=10, lr=0.25, wordNgrams=2, dim=50, thread=threads,
