@@ -137,6 +137,22 @@ def tiny_babi_run(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_language_model_run(tmp_path_factory) -> Path:
+    """A language model trained for two epochs on sentences of three animals (ANIMALS), one file per split."""
+    from seqkit import api
+
+    folder = tmp_path_factory.mktemp("tiny_language_model")
+    generator = random.Random(2)
+    for split, count in (("train", 24), ("valid", 6), ("test", 6)):
+        lines = [" ".join(generator.choice(ANIMALS) for _ in range(3)) for _ in range(count)]
+        (folder / f"{split}.txt").write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    overrides = ["data.train=train.txt", "data.valid=valid.txt", "data.test=test.txt", "encoder.embedding_size=8",
+                 "encoder.min_freq=1", "rnn.hidden_size=8", "train.batch_size=4", "train.epochs=2", "train.threads=1"]
+    return api.train("language-model", data_dir=folder, out=folder / "tiny-lm", overrides=overrides,
+                     show_progress=False)
+
+
+@pytest.fixture(scope="session")
 def tiny_classifier_run(tmp_path_factory) -> Path:
     """A sentiment run dir (the my_texts recipe: word and bigram embeddings, mean pooling) on tests/data/my_texts."""
     from seqkit import api

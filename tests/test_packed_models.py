@@ -38,6 +38,11 @@ PREDICTIONS = {
     "summarizer": ("Summarizer", "tiny_title_run", lambda model: model.summarize(ANIMAL_TEXTS)),
     "reader": ("Reader", "tiny_babi_run", lambda model: [model.answer(STORY, QUESTION)]),
     "classifier": ("Classifier", "tiny_classifier_run", lambda model: model.classify(SENTIMENT_TEXTS)),
+    "language_model": (
+        "LanguageModel",
+        "tiny_language_model_run",
+        lambda model: [*model.score(ANIMAL_TEXTS), model.sample("ant", words=4, seed=1)],
+    ),
 }
 
 
