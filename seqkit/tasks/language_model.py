@@ -221,13 +221,12 @@ class LanguageModelTask:
         token_lists = [list(s.tokens) for s in sentences]
         found = self.log_probabilities(model, recipe, vocabularies, token_lists)
         flat = [value for sentence in found for value in sentence]
-        mean = sum(flat) / len(flat)
         words = vocabularies["words"]
         lowercase = recipe.encoder.lowercase_words
         unknown = sum(word not in words for tokens in token_lists for word in lexicon_words(tokens, lowercase))
         return {
-            "log_likelihood": mean,
-            "perplexity": math.exp(-mean),
+            "log_likelihood": sum(flat) / len(flat),
+            "perplexity": perplexity(flat),
             "unknown_rate": unknown / len(flat),
             "predictions": len(flat),
             "sentences": len(sentences),
