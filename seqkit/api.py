@@ -75,7 +75,7 @@ def train(
 
     Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
     """
-    from seqkit.model import build_model
+    from seqkit.model import build_model, count_training_data
     from seqkit.runtime import distributed
     from seqkit.training.trainer import Trainer
     from seqkit.training.warm_start import initialise_recurrent_layer
@@ -112,6 +112,8 @@ def train(
             initialise_recurrent_layer(model, config.rnn.init_from)
         model = model.to(target)
         batches = task.training_batches(config, vocabularies, splits["train"])
+        if not resume:
+            count_training_data(model, batches)
         # All of the above is checked before a new run writes anything; new_run_folder then says where it goes
         # (a staging folder when it replaces a run) and removes what a failed start wrote.
         new_run = main_process and not resume

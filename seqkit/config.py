@@ -41,6 +41,12 @@ class EncoderConfig:
     # word_bigram: word bigrams are hashed into this many buckets, each with a vector of bigram_size.
     bigram_buckets: int = setting(500000, minimum=1, maximum=MAX_TABLE_WEIGHTS)
     bigram_size: int = setting(50, minimum=1, maximum=MAX_WIDTH)
+    # naive_bayes: word n-grams of orders 1 to naive_bayes_order are hashed into this many buckets, each holding its
+    # log-count ratio per class (counted from the training data) and a learned correction.
+    naive_bayes_buckets: int = setting(2_000_000, minimum=2, maximum=MAX_TABLE_WEIGHTS)
+    naive_bayes_order: int = setting(2, minimum=1, maximum=5)
+    # naive_bayes: the add-a smoothing of the n-gram counts (Wang and Manning used 1).
+    naive_bayes_smoothing: float = setting(1.0, above=0, maximum=1000)
     # word_shape: the width of each spelling class's vector (capitalised, all capitals, number, ...).
     shape_size: int = setting(20, minimum=1, maximum=MAX_WIDTH)
     # True: the lexicon, letter trigrams and bigrams read each word lowercased (`JAPAN`, `Japan` and `japan` become

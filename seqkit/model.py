@@ -36,6 +36,22 @@ def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     own_builder = getattr(task, "build_model", None)
     if own_builder is not None:
         return own_builder(recipe, vocabularies)
-    encoder = build_input_encoder(recipe.encoder, vocabularies["words"])
+    classes = len(vocabularies["labels"]) if "labels" in vocabularies else None
+    encoder = build_input_encoder(recipe.encoder, vocabularies["words"], classes)
     head = task.build_head(recipe, vocabularies, encoder.output_dim)
     return SeqModel(encoder, head)
+
+
+def count_training_data(model: nn.Module, batches) -> None:
+    """Lets the modules whose starting weights are counts over the training data (the naive Bayes ratios of
+    seqkit.encoders.naive_bayes) read one epoch of training batches, before the first step.
+
+    `batches` is the task's epoch -> batches function; a resumed run reads its counts back with its weights."""
+    counters = [module for module in model.modules() if hasattr(module, "finish_counting")]
+    if not counters:
+        return
+    for batch in batches(1):
+        for counter in counters:
+            counter.count(batch[counter.feature], batch["label"])
+    for counter in counters:
+        counter.finish_counting()

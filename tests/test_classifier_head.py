@@ -5,7 +5,7 @@ import torch
 
 from seqkit.heads.classifier import ClassifierHead
 from seqkit.layers.conv import TextCNN
-from seqkit.layers.pooling import AttentionPooling, max_pool, mean_pool
+from seqkit.layers.pooling import AttentionPooling, max_pool, mean_pool, sum_pool
 from seqkit.layers.rnn import RecurrentLayer
 
 LENGTHS = torch.tensor([5, 2, 3])
@@ -23,7 +23,7 @@ def make_head(context, pooling):
 
 
 CASES = [(c, p) for c in ("rnn", "gru") for p in ("last", "mean", "max", "attention")]
-CASES += [("cnn", "max"), ("none", "mean"), ("none", "max"), ("none", "attention")]
+CASES += [("cnn", "max"), ("none", "mean"), ("none", "sum"), ("none", "max"), ("none", "attention")]
 
 
 @pytest.mark.parametrize(("context", "pooling"), CASES)
@@ -52,6 +52,7 @@ def test_pooling_functions_by_hand():
     outputs = torch.tensor([[[1.0, -4.0], [3.0, 2.0], [100.0, 100.0]]])  # (1, 3, 2), last position is padding
     mask = torch.tensor([[True, True, False]])
     assert mean_pool(outputs, mask).tolist() == [[2.0, -1.0]]
+    assert sum_pool(outputs, mask).tolist() == [[4.0, -2.0]]
     assert max_pool(outputs, mask).tolist() == [[3.0, 2.0]]
     attention = AttentionPooling(2, 3)
     with torch.no_grad():
@@ -68,4 +69,4 @@ def test_invalid_combinations_are_refused():
     with pytest.raises(ValueError, match="pools by max"):
         ClassifierHead(TextCNN(6), 6, 2, pooling="mean")
     with pytest.raises(ValueError, match="unknown pooling"):
-        ClassifierHead(None, 6, 2, pooling="sum")
+        ClassifierHead(None, 6, 2, pooling="median")

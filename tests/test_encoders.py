@@ -25,6 +25,16 @@ def make_batch(config: EncoderConfig, sentences=SENTENCES) -> dict:
     )
 
 
+def build(config: EncoderConfig):
+    """The encoder as a two-class model would have it, its counted statistics (naive Bayes) read from SENTENCES."""
+    encoder = build_input_encoder(config, VOCAB, classes=2)
+    counters = [module for module in encoder.modules() if hasattr(module, "finish_counting")]
+    for counter in counters:
+        counter.count(make_batch(config)[counter.feature], torch.tensor([0, 1, 0]))
+        counter.finish_counting()
+    return encoder
+
+
 @pytest.fixture(params=sorted(ENCODERS))
 def config(request) -> EncoderConfig:
     # The pretrained encoder reads the tiny BERT that conftest.py writes.
@@ -35,14 +45,14 @@ def config(request) -> EncoderConfig:
 
 
 def test_shape_and_output_dim(config):
-    encoder = build_input_encoder(config, VOCAB)
+    encoder = build(config)
     encoded = encoder(make_batch(config))
     assert encoded.shape == (3, 4, encoder.output_dim)
     assert torch.isfinite(encoded).all()
 
 
 def test_padding_is_zero_and_does_not_change_real_positions(config):
-    encoder = build_input_encoder(config, VOCAB).eval()
+    encoder = build(config).eval()
     batched = encoder(make_batch(config))
     alone = encoder(make_batch(config, [SENTENCES[2]]))
     assert torch.equal(batched[2, 1:], torch.zeros_like(batched[2, 1:]))
@@ -50,13 +60,13 @@ def test_padding_is_zero_and_does_not_change_real_positions(config):
 
 
 def test_batch_of_one_and_eval_determinism(config):
-    encoder = build_input_encoder(config, VOCAB).eval()
+    encoder = build(config).eval()
     batch = make_batch(config, [SENTENCES[0]])
     assert torch.equal(encoder(batch), encoder(batch))
 
 
 def test_gradients_reach_every_parameter(config):
-    encoder = build_input_encoder(config, VOCAB)
+    encoder = build(config)
     encoded = encoder(make_batch(config))
     if not list(encoder.parameters()):  # one_hot is a fixed encoding: nothing to learn, nothing to reach
         assert not encoded.requires_grad
@@ -67,8 +77,8 @@ def test_gradients_reach_every_parameter(config):
 
 
 def test_save_and_load_give_identical_outputs(config):
-    first = build_input_encoder(config, VOCAB).eval()
-    second = build_input_encoder(config, VOCAB).eval()
+    first = build(config).eval()
+    second = build(config).eval()
     second.load_state_dict(first.state_dict())
     batch = make_batch(config)
     assert torch.equal(first(batch), second(batch))

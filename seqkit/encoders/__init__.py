@@ -4,7 +4,8 @@
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
 `trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids; `shapes`: (B, T)
 spelling classes; `pieces`: (B, T, K) a pretrained model's word pieces), made once in the data pipeline by
-`featurize_tokens`.
+`featurize_tokens`. A builder gets the recipe's encoder settings, the lexicon and the number of classes (None
+outside classification), which the naive Bayes ratios are counted per.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ import torch
 from torch import nn
 
 from seqkit.config import EncoderConfig
+from seqkit.errors import ConfigError
 from seqkit.encoders.embedding import EmbeddingEncoder
+from seqkit.encoders.naive_bayes import NaiveBayesEncoder
 from seqkit.encoders.one_hot import OneHotEncoder
 from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
@@ -24,28 +27,36 @@ from seqkit.encoders.word_shape import WordShapeEncoder, word_shape
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
 
-# name -> (the batch feature it reads, builder(config, lexicon))
+# name -> (the batch feature it reads, builder(config, lexicon, classes))
 ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
-    "one_hot": (OneHotEncoder.feature, lambda config, vocab: OneHotEncoder(len(vocab), vocab.pad_id)),
+    "one_hot": (OneHotEncoder.feature, lambda config, vocab, classes: OneHotEncoder(len(vocab), vocab.pad_id)),
     "word_hash": (
         WordHashEncoder.feature,
-        lambda config, vocab: WordHashEncoder(config.hash_buckets, config.hash_size),
+        lambda config, vocab, classes: WordHashEncoder(config.hash_buckets, config.hash_size),
     ),
     "embedding": (
         EmbeddingEncoder.feature,
-        lambda config, vocab: EmbeddingEncoder(len(vocab), config.embedding_size, vocab.pad_id),
+        lambda config, vocab, classes: EmbeddingEncoder(len(vocab), config.embedding_size, vocab.pad_id),
     ),
     "word_bigram": (
         WordBigramEncoder.feature,
-        lambda config, vocab: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
+        lambda config, vocab, classes: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
     ),
-    "word_shape": (WordShapeEncoder.feature, lambda config, vocab: WordShapeEncoder(config.shape_size)),
+    "word_shape": (WordShapeEncoder.feature, lambda config, vocab, classes: WordShapeEncoder(config.shape_size)),
     "pretrained": (
         PretrainedEncoder.feature,
         # EncoderConfig refuses the pretrained encoder without a model name, so it is set here.
-        lambda config, vocab: PretrainedEncoder(config.pretrained_model),
+        lambda config, vocab, classes: PretrainedEncoder(config.pretrained_model),
     ),
+    "naive_bayes": (NaiveBayesEncoder.feature, lambda config, vocab, classes: _naive_bayes(config, vocab, classes)),
 }
+
+
+def _naive_bayes(config: EncoderConfig, vocab: Vocab, classes: int | None) -> NaiveBayesEncoder:
+    if classes is None:
+        raise ConfigError("encoder.features: naive_bayes counts its ratios per class; it serves classification only")
+    order, smoothing = config.naive_bayes_order, config.naive_bayes_smoothing
+    return NaiveBayesEncoder(config.naive_bayes_buckets, order, classes, vocab.pad_id, smoothing)
 
 
 def needed_features(config: EncoderConfig) -> set[str]:
@@ -91,15 +102,18 @@ class InputEncoder(nn.Module):
         return self.dropout(torch.cat(outputs, dim=-1))  # (B, T, D)
 
 
-def build_input_encoder(config: EncoderConfig, vocab: Vocab) -> InputEncoder:
+def build_input_encoder(config: EncoderConfig, vocab: Vocab, classes: int | None = None) -> InputEncoder:
+    """The configured encoders over `vocab`; `classes` is the number of labels of a classification task."""
     encoders = {}
     for index, name in enumerate(config.features):
         if name in encoders:
             raise ValueError(f"encoder.features[{index}]: {name!r} is listed twice")
         _, builder = lookup(ENCODERS, name, "encoder", f"encoder.features[{index}]")
-        encoders[name] = builder(config, vocab)
+        encoders[name] = builder(config, vocab, classes)
     if config.embedding_init_std is not None:
-        for module in nn.ModuleList(encoders.values()).modules():
+        # The naive Bayes weights are a linear model's and start at zero (see its module).
+        learned_vectors = [encoder for encoder in encoders.values() if not isinstance(encoder, NaiveBayesEncoder)]
+        for module in nn.ModuleList(learned_vectors).modules():
             if isinstance(module, nn.Embedding):
                 _initialize_embedding(module, config.embedding_init_std)
     return InputEncoder(encoders, vocab.unknown_id, vocab.pad_id, config.word_dropout, config.dropout)

@@ -19,9 +19,9 @@ from torch import nn
 
 from seqkit.heads import HeadOutput
 from seqkit.layers.conv import TextCNN
-from seqkit.layers.pooling import AttentionPooling, max_pool, mean_pool
+from seqkit.layers.pooling import AttentionPooling, max_pool, mean_pool, sum_pool
 
-POOLINGS = ("last", "mean", "max", "attention")
+POOLINGS = ("last", "mean", "sum", "max", "attention")
 
 
 class ClassifierHead(nn.Module):
@@ -66,6 +66,8 @@ class ClassifierHead(nn.Module):
                 pooled = final  # (B, D)
             elif self.pooling == "mean":
                 pooled = mean_pool(outputs, mask)
+            elif self.pooling == "sum":
+                pooled = sum_pool(outputs, mask)
             elif self.pooling == "max":
                 pooled = max_pool(outputs, mask)
             else:

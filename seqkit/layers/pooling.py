@@ -1,4 +1,4 @@
-"""Pooling a sequence of vectors into one: mean, max, or attention (many-to-one models).
+"""Pooling a sequence of vectors into one: mean, sum, max, or attention (many-to-one models).
 
 Every function takes the padding mask, so a document pools to the same vector alone or inside a padded batch.
 Attention pooling follows the word-level attention of Yang et al. (2016, hierarchical attention networks):
@@ -16,6 +16,12 @@ def mean_pool(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """outputs (B, T, D), mask (B, T) bool -> (B, D), the average over the real positions."""
     weights = mask.unsqueeze(-1).to(outputs.dtype)  # (B, T, 1)
     return (outputs * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+def sum_pool(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """outputs (B, T, D), mask (B, T) bool -> (B, D), the sum over the real positions (evidence that adds up, as
+    naive Bayes log-ratios do, rather than averages out)."""
+    return (outputs * mask.unsqueeze(-1).to(outputs.dtype)).sum(dim=1)
 
 
 def max_pool(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -67,7 +67,7 @@ class SentimentData:
 class ClassifierConfig:
     # "rnn" (the recurrent layer of the `rnn:` section), "cnn" (Kim's text CNN) or "none" (bag of n-grams).
     context: str = setting("rnn", choices=("rnn", "cnn", "none"), kind="context")
-    # last | mean | max | attention (the CNN always pools by max).
+    # last | mean | sum | max | attention (the CNN always pools by max).
     pooling: str = setting("max", choices=POOLINGS, kind="pooling")
     # The hidden width of attention pooling's scorer.
     attention_size: int = setting(100, minimum=1, maximum=MAX_WIDTH)
