@@ -73,13 +73,14 @@ def train(
     `device` is where the model trains ("auto": a GPU when there is one; "cpu"; "cuda"; under torchrun each
     process takes its local GPU).
 
-    Each epoch redraws curves.png in the run dir (when matplotlib is installed); `tensorboard` also logs scalars.
+    curves.png in the run dir is redrawn as training goes and when it ends (when matplotlib is installed);
+    `tensorboard` also logs each epoch's scalars.
     """
     from seqkit.model import build_model, count_training_data
     from seqkit.runtime import distributed
     from seqkit.training.trainer import Trainer
     from seqkit.training.warm_start import initialise_recurrent_layer
-    from seqkit.viz.training_pictures import epoch_pictures
+    from seqkit.viz.training_pictures import EpochPictures
 
     target = resolve_device(device)
     distributed.initialize_from_environment(target)
@@ -118,6 +119,7 @@ def train(
         # (a staging folder when it replaces a run) and removes what a failed start wrote.
         new_run = main_process and not resume
         with new_run_folder(out, replace=overwrite) if new_run else contextlib.nullcontext(out) as folder:
+            pictures = EpochPictures(folder, task.metric, tensorboard) if main_process else None
             trainer = Trainer(
                 model,
                 config.train,
@@ -127,13 +129,14 @@ def train(
                 metric=task.metric,
                 seed=config.seed,
                 show_progress=show_progress,
-                after_epoch=epoch_pictures(folder, task.metric, tensorboard) if main_process else None,
+                after_epoch=pictures,
             )
             if new_run:
                 write_run_start(folder, config, vocabularies)
                 record_data_folder(folder, data_dir)
             state = trainer.fit(resume=resume)
             if main_process:
+                pictures.finish(state.history)
                 # The trainer scored the best epoch on dev already; its log record holds those scores.
                 best = state.history[state.best_epoch - 1] if state.best_epoch else {}
                 dev_scores = {name[len("dev_") :]: value for name, value in best.items() if name.startswith("dev_")}

@@ -1,9 +1,9 @@
-"""curves.png after every epoch, TensorBoard scalars with --tensorboard, and nothing drawn without matplotlib."""
+"""curves.png as training goes (throttled) and at its end, TensorBoard scalars with --tensorboard, and nothing drawn without matplotlib."""
 
 import struct
 
 from seqkit import api
-from seqkit.viz.training_pictures import CURVES, draw_curves, epoch_pictures
+from seqkit.viz.training_pictures import CURVES, EpochPictures, draw_curves
 
 from conftest import TINY_ATIS, write_recipe
 
@@ -30,8 +30,27 @@ def test_every_training_run_writes_curves_png(tiny_tagger_run):
 
 def test_without_matplotlib_nothing_is_drawn(tmp_path, monkeypatch):
     monkeypatch.setattr("seqkit.viz.training_pictures.matplotlib_available", lambda: False)
-    epoch_pictures(tmp_path, "slot_f1")(HISTORY)
+    pictures = EpochPictures(tmp_path, "slot_f1", redraw_seconds=0.0)
+    pictures(HISTORY)
+    pictures.finish(HISTORY)
     assert not (tmp_path / CURVES).exists()
+
+
+def test_the_picture_is_redrawn_at_most_every_few_seconds_and_at_the_end(tmp_path):
+    # A short run draws once, when it ends; an epoch ending after the interval redraws at once.
+    pictures = EpochPictures(tmp_path, "slot_f1", redraw_seconds=3600.0)
+    pictures(HISTORY[:1])
+    pictures(HISTORY[:2])
+    assert not (tmp_path / CURVES).exists()
+    pictures.finish(HISTORY[:2])
+    assert png_size((tmp_path / CURVES).read_bytes()) == (900, 340)
+    drawn = (tmp_path / CURVES).stat().st_mtime_ns
+    pictures.finish(HISTORY[:2])  # nothing new to draw
+    assert (tmp_path / CURVES).stat().st_mtime_ns == drawn
+    (tmp_path / CURVES).unlink()
+    eager = EpochPictures(tmp_path, "slot_f1", redraw_seconds=0.0)
+    eager(HISTORY[:1])
+    assert (tmp_path / CURVES).is_file()
 
 
 def test_tensorboard_logs_each_epoch_as_scalars(tmp_path):
