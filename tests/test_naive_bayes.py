@@ -111,3 +111,22 @@ def test_a_sentiment_model_on_ratios_trains_and_reloads(tmp_path):
     classifier = Classifier.load(run)
     texts = ["the screen is great", "it was awful", "the phone is okay"]
     assert [answer.label for answer in classifier.classify(texts)] == ["pos", "neg", "mixed"]
+
+
+def test_the_ratios_export_to_onnx_and_classify_as_in_pytorch(tmp_path):
+    from seqkit.export import export_onnx
+    from seqkit.export.classifier import OnnxClassifier
+    from seqkit.predict.classifier import Classifier
+
+    _write_texts(tmp_path / "train.tsv", 120, seed=3)
+    _write_texts(tmp_path / "test.tsv", 30, seed=4)
+    settings = ["encoder.features=[embedding,naive_bayes]", "encoder.naive_bayes_buckets=5000", "head.context=none",
+                "head.pooling=mean", "train.epochs=2", "train.threads=1"]
+    run = api.train("sentiment", "my_texts", tmp_path, tmp_path / "run", settings, show_progress=False)
+    export_onnx(run, tmp_path / "onnx")
+    texts = ["the screen is great and great", "it was awful , the phone was awful", "okay", "battery battery okay"]
+    expected = Classifier.load(run).classify(texts)
+    found = OnnxClassifier(tmp_path / "onnx").classify(texts)
+    assert [answer.label for answer in found] == [answer.label for answer in expected]
+    for mine, theirs in zip(found, expected, strict=True):
+        assert mine.probabilities == pytest.approx(theirs.probabilities, abs=1e-5)

@@ -54,7 +54,12 @@ def ngram_buckets(words: torch.Tensor, order: int, buckets: int, pad_id: int) ->
 
 def first_occurrences(ids: torch.Tensor) -> torch.Tensor:
     """ids (B, T, K) -> the same with every repeat of an id along T set to 0 (the first one is kept)."""
-    ordered, positions = ids.sort(dim=1, stable=True)  # (B, T, K); equal ids keep their order
+    length = ids.size(1)
+    # Sorting id x T + t orders by id and, among equal ids, by position: a stable sort, in a form that ONNX
+    # exports (its Sort has no stable flag).
+    steps = torch.arange(length, device=ids.device).view(1, -1, 1)  # (1, T, 1)
+    keys, positions = (ids * length + steps).sort(dim=1)  # (B, T, K)
+    ordered = torch.div(keys, length, rounding_mode="floor")  # the ids, sorted
     repeat = torch.zeros_like(ordered, dtype=torch.bool)
     repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
     repeated = torch.zeros_like(repeat).scatter(1, positions, repeat)  # back to text order
