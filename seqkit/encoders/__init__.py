@@ -3,9 +3,9 @@
 `ENCODERS` names each one; a recipe lists one or several (`encoder.features: [embedding, word_hash]`) and their
 outputs are concatenated. Each encoder reads one precomputed feature of the batch (`words`: (B, T) lexicon ids;
 `trigrams`: (B, T, K) hashed letter-trigram ids; `bigrams`: (B, T) hashed word-bigram ids; `shapes`: (B, T)
-spelling classes; `pieces`: (B, T, K) a pretrained model's word pieces), made once in the data pipeline by
-`featurize_tokens`. A builder gets the recipe's encoder settings, the lexicon and the number of classes (None
-outside classification), which the naive Bayes ratios are counted per.
+spelling classes; `characters`: (B, T, K) hashed character ids; `pieces`: (B, T, K) a pretrained model's word
+pieces), made once in the data pipeline by `featurize_tokens`. A builder gets the recipe's encoder settings, the
+lexicon and the number of classes (None outside classification), which the naive Bayes ratios are counted per.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from seqkit.config import EncoderConfig
-from seqkit.errors import ConfigError
+from seqkit.encoders.characters import CharacterEncoder, character_ids
 from seqkit.encoders.embedding import EmbeddingEncoder
 from seqkit.encoders.naive_bayes import NaiveBayesEncoder
 from seqkit.encoders.one_hot import OneHotEncoder
@@ -24,6 +24,7 @@ from seqkit.encoders.pretrained import PretrainedEncoder, word_pieces
 from seqkit.encoders.word_bigram import WordBigramEncoder, bigram_buckets
 from seqkit.encoders.word_hash import WordHashEncoder, trigram_buckets
 from seqkit.encoders.word_shape import WordShapeEncoder, word_shape
+from seqkit.errors import ConfigError
 from seqkit.registry import lookup
 from seqkit.text.vocab import Vocab
 
@@ -43,6 +44,12 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
         lambda config, vocab, classes: WordBigramEncoder(config.bigram_buckets, config.bigram_size),
     ),
     "word_shape": (WordShapeEncoder.feature, lambda config, vocab, classes: WordShapeEncoder(config.shape_size)),
+    "characters": (
+        CharacterEncoder.feature,
+        lambda config, vocab, classes: CharacterEncoder(
+            config.character_buckets, config.character_size, config.character_filters, config.character_width
+        ),
+    ),
     "pretrained": (
         PretrainedEncoder.feature,
         # EncoderConfig refuses the pretrained encoder without a model name, so it is set here.
@@ -139,11 +146,16 @@ def featurize_tokens(
     bigram_buckets_count: int = 0,
     lowercase: bool = False,
     pretrained_model: str | None = None,
+    character_buckets: int | None = None,
+    character_limit: int | None = None,
 ) -> dict[str, list]:
     """One sentence's features as Python lists (collated into tensors per batch).
 
-    With `lowercase` (encoder.lowercase_words), every feature but the word shape and the pretrained model's word
-    pieces reads the lowercased words (the model's own tokenizer decides about case)."""
+    With `lowercase` (encoder.lowercase_words), every feature but the word shape, the characters and the
+    pretrained model's word pieces reads the lowercased words (the model's own tokenizer decides about case).
+    The characters keep the case because it is much of what they tell a tagger: a capital starting a word that
+    is not first in its sentence says "name" whatever the word, and the lowercased lexicon no longer can.
+    `character_buckets` and `character_limit` (encoder.character_*) are needed when `characters` is."""
     featurized: dict[str, list] = {}
     words = lexicon_words(tokens, lowercase)
     if "words" in features:
@@ -154,6 +166,10 @@ def featurize_tokens(
         featurized["bigrams"] = bigram_buckets(words, bigram_buckets_count)
     if "shapes" in features:
         featurized["shapes"] = [word_shape(token) for token in tokens]
+    if "characters" in features:
+        if character_buckets is None or character_limit is None:
+            raise ValueError("the characters feature needs character_buckets and character_limit")
+        featurized["characters"] = [character_ids(token, character_buckets, character_limit) for token in tokens]
     if "pieces" in features:
         featurized["pieces"] = word_pieces(tokens, pretrained_model)
     return featurized

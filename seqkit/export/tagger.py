@@ -5,9 +5,9 @@ seqkit.export.export_onnx picks by the run dir's task.
 
 `seqkit export RUN_DIR --format onnx` writes RUN_DIR/export/ (or --out): `tagger.onnx`, the emission network
 (input encoders, the recurrent layer, slot and intent projections; in, the batch features the encoders read,
-words (B, T) first, then e.g. shapes (B, T) and trigrams (B, T, K); out, slot_logits (B, T, C) and intent_logits
-(B, C_intents)), `tagger.json` (tag and intent names, the CRF's transition scores and BIO constraints, tokenizer
-settings) and the vocabularies. Viterbi decoding stays outside
+words (B, T) first, then e.g. characters (B, T, K), shapes (B, T) and trigrams (B, T, K); out, slot_logits
+(B, T, C) and intent_logits (B, C_intents)), `tagger.json` (tag and intent names, the CRF's transition scores and
+BIO constraints, tokenizer and featurizing settings) and the vocabularies. Viterbi decoding stays outside
 the graph, in numpy (OnnxTagger), where a loop over positions is simple and cheap.
 
 The recurrent layer normally runs on packed sequences, which ONNX cannot express. The exported graph runs the
@@ -94,6 +94,8 @@ def export_tagger_onnx(run_dir: Path, out: Path) -> Path:
         "lowercase": recipe.data.lowercase,
         "hash_buckets": recipe.encoder.hash_buckets,
         "lowercase_words": recipe.encoder.lowercase_words,
+        "character_buckets": recipe.encoder.character_buckets,
+        "character_limit": recipe.encoder.character_limit,
         "crf": None
         if crf is None
         else {
@@ -162,10 +164,13 @@ class OnnxTagger:
                     set(self.inputs),
                     self.settings["hash_buckets"],
                     lowercase=self.settings.get("lowercase_words", False),
+                    # Exports written before the character encoder have no characters input and no such keys.
+                    character_buckets=self.settings.get("character_buckets"),
+                    character_limit=self.settings.get("character_limit"),
                 )
                 for i in indices
             ]
-            # Every sentence of the group has the same length, so only trigram lists need padding.
+            # Every sentence of the group has the same length, so only trigram and character lists need padding.
             batch = collate(features)
             feeds = {name: batch[name].numpy() for name in self.inputs}  # (B, T) or (B, T, K)
             slot_logits, intent_logits = self.session.run(None, feeds)

@@ -136,6 +136,8 @@ class LanguageModelTask:
             encoder.bigram_buckets,
             encoder.lowercase_words,
             encoder.pretrained_model,
+            encoder.character_buckets,
+            encoder.character_limit,
         )
         if targets:
             features["next"] = words.ids(lexicon_words([*tokens, END], encoder.lowercase_words))

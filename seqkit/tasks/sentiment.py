@@ -209,6 +209,8 @@ class SentimentTask:
             encoder.bigram_buckets,
             encoder.lowercase_words,
             encoder.pretrained_model,
+            encoder.character_buckets,
+            encoder.character_limit,
         )
 
     def label_ids(self, vocabularies: dict[str, Vocab], examples: list[LabelledText]) -> list[int]:

@@ -175,6 +175,8 @@ class SlotFillingTask:
             0,
             encoder.lowercase_words,
             encoder.pretrained_model,
+            encoder.character_buckets,
+            encoder.character_limit,
         )
         if sentence is not None:
             features["tags"] = vocabularies["tags"].label_ids(sentence.tags, "tag")
