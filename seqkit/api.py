@@ -138,9 +138,14 @@ def train(
             if main_process:
                 pictures.finish(state.history)
                 # The trainer scored the best epoch on dev already; its log record holds those scores.
-                best = state.history[state.best_epoch - 1] if state.best_epoch else {}
-                dev_scores = {name[len("dev_") :]: value for name, value in best.items() if name.startswith("dev_")}
-                update_metrics(folder, "dev", {**dev_scores, "best_epoch": state.best_epoch, "epochs": state.epoch})
+                scored = state.history[state.best_epoch - 1] if state.best_epoch else {}
+                summary = {"best_epoch": state.best_epoch, "epochs": state.epoch}
+                if state.averaged is not None and state.averaged["kept"]:
+                    # model.safetensors holds the average of the last epochs: its dev scores are the run's.
+                    scored = state.averaged
+                    summary["averaged_epochs"] = scored["epochs"]
+                dev_scores = {name[len("dev_") :]: value for name, value in scored.items() if name.startswith("dev_")}
+                update_metrics(folder, "dev", {**dev_scores, **summary})
                 finish_run(folder, config.train.keep_checkpoints)
             distributed.barrier()
     distributed.finish()

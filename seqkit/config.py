@@ -163,6 +163,9 @@ class TrainConfig:
     max_steps: int | None = setting(None, minimum=1)
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
     amp: bool = False
+    # Average the weights of the last this many epochs once training ends (seqkit/training/averaging.py); the
+    # average replaces the best epoch's weights when it scores at least as high on dev. null: no averaging.
+    average_last: int | None = setting(None, minimum=2, maximum=MAX_EPOCHS)
     # Keep checkpoints/last (weights, optimizer moments, RNG: several times the model) once training has finished;
     # false drops it then, as only --resume reads it. An interrupted run always keeps it.
     keep_checkpoints: bool = False

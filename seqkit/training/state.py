@@ -28,6 +28,9 @@ class TrainerState:
     epoch_tokens: int = 0
     epoch_padded_tokens: int = 0
     history: list[dict] = field(default_factory=list)
+    # With train.average_last, once training ends: the averaged epochs, the average's dev scores and whether it
+    # replaced the best epoch's weights (seqkit/training/averaging.py).
+    averaged: dict | None = None
 
     def count_step(self, loss: float, clipped: bool, lengths: torch.Tensor | None) -> None:
         """Add one optimizer step on a batch of (B,) `lengths` (None for batches without them)."""

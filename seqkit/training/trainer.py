@@ -4,8 +4,9 @@ It knows one contract, `out = model(batch)` and `out.loss.backward()`, plus two 
 `batches(epoch)` (that epoch's batches, a pure function of the seed and the epoch) and `evaluate(model)` (dev
 scores, a dict holding `metric`). `fit` is the loop; its collaborators each do one thing: the optimizer and the
 learning-rate schedule (optimizer.py), one step with clipping, AMP and data parallelism (step.py), where training
-stands (state.py), the checkpoint that resumes it (last_checkpoint.py) and stopping on a signal (stop_signals.py).
-The best weights go to `model.safetensors`, the latest state to `checkpoints/last/`.
+stands (state.py), the checkpoint that resumes it (last_checkpoint.py), stopping on a signal (stop_signals.py) and
+averaging the last epochs' weights (averaging.py). The best weights go to `model.safetensors`, the latest state
+to `checkpoints/last/`.
 
 Exact resume: the checkpoint stores the weights, the optimizer moments, the global RNG state and the position
 in the epoch. Because batch order is recomputed from (seed, epoch) and the schedule from the step, a resumed
@@ -30,6 +31,7 @@ from seqkit.run_dirs.checkpoint import save_tensors
 from seqkit.runtime import distributed
 from seqkit.runtime.device import model_device
 from seqkit.runtime.memory import peak_memory_mib
+from seqkit.training.averaging import EpochAverage
 from seqkit.training.last_checkpoint import load_last_checkpoint, save_last_checkpoint
 from seqkit.training.optimizer import build_optimizer, set_learning_rate
 from seqkit.training.state import TrainerState
@@ -66,6 +68,7 @@ class Trainer:
         self.rank = self.step.rank
         self.state = TrainerState()
         self.stop = StopSignals()
+        self.averaging = EpochAverage(self.run_dir, config.average_last) if config.average_last else None
         self._collated: Sequence[dict] = []
         self._collated_epoch: int | None = None
 
@@ -91,6 +94,8 @@ class Trainer:
                 f"training stopped at epoch {self.state.epoch + 1}, step {self.state.step}; "
                 f"checkpoint saved, continue with --resume (run dir {self.run_dir})"
             )
+        if self.averaging is not None and self.rank == 0 and self.state.averaged is None:
+            self._score_average()
         self.state.finished = True
         self.save_checkpoint()
         return self.state
@@ -142,6 +147,8 @@ class Trainer:
         improved = self.state.close_epoch(record, value, self.config.patience, self.config.target)
         if improved and self.rank == 0:
             save_tensors(self.run_dir / "model.safetensors", self.model.state_dict())
+        if self.averaging is not None and self.rank == 0:
+            self.averaging.keep(self.model, record["epoch"])
         self.save_checkpoint()
         if self.rank == 0 and self.after_epoch is not None:
             self.after_epoch(self.state.history)
@@ -150,6 +157,26 @@ class Trainer:
                 f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
                 f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
             )
+
+    def _score_average(self) -> None:
+        """Score the average of the last epochs on dev; it becomes model.safetensors if it is at least as good."""
+        averaged = self.averaging.averaged()
+        if averaged is None:  # fewer than two epochs trained
+            return
+        own = {name: tensor.detach().clone() for name, tensor in self.model.state_dict().items()}
+        self.model.load_state_dict(averaged)
+        scores = self.evaluate(self.model)
+        kept = scores[self.metric] >= self.state.best_metric
+        if kept:
+            save_tensors(self.run_dir / "model.safetensors", averaged)
+        # The checkpoint saved next holds the last epoch's own weights, which a continued run would go on from.
+        self.model.load_state_dict(own)
+        epochs = self.averaging.epochs()
+        self.state.averaged = {"epochs": epochs, "kept": kept, **{f"dev_{name}": s for name, s in scores.items()}}
+        tqdm.write(
+            f"average of epochs {epochs[0]}-{epochs[-1]}: dev {self.metric} {scores[self.metric]:.2f}"
+            f"{' (kept)' if kept else f' (not kept: epoch {self.state.best_epoch} had {self.state.best_metric:.2f})'}"
+        )
 
     def _epoch_batches(self, epoch: int) -> Sequence[dict]:
         """That epoch's batches, collated once (fit counts them before the epoch trains on them).
