@@ -5,12 +5,11 @@ import itertools
 
 import pytest
 import torch
+from test_training import make_trainer
 from torch import nn
 
 from seqkit.run_dirs.checkpoint import load_tensors
 from seqkit.training.averaging import EpochAverage
-
-from test_training import make_trainer
 
 
 class Toy(nn.Module):
@@ -59,7 +58,8 @@ def test_the_average_is_kept_only_when_it_scores_at_least_as_high_on_dev(tmp_pat
     saved = load_tensors(run / "model.safetensors")
     for name, tensor in saved.items():
         if tensor.is_floating_point():
-            expected = (epoch_files[0][name].double() + epoch_files[1][name].double()) / 2 if kept else epoch_files[1][name]
+            mean = (epoch_files[0][name].double() + epoch_files[1][name].double()) / 2
+            expected = mean if kept else epoch_files[1][name]
             torch.testing.assert_close(tensor, expected.to(tensor.dtype), rtol=0, atol=1e-7)
     # What was scored last is the average; the model goes back to the last epoch's own weights afterwards.
     for name, tensor in itertools.islice(trainer.model.state_dict().items(), 5):

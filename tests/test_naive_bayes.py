@@ -46,7 +46,11 @@ def test_ratios_are_the_smoothed_log_count_ratios():
     bucket = ngram_buckets(torch.tensor([[3, 4, 5]]), 1, 50, PAD)[0, :, 0].tolist()
     # By hand, over the three seen unigrams (3, 4, 5) with add-1 smoothing:
     # class 1 documents: counts (2, 0, 2) -> (3, 1, 3) / 7; the others: (0, 1, 1) -> (1, 2, 2) / 5.
-    expected = {3: math.log(3 / 7) - math.log(1 / 5), 4: math.log(1 / 7) - math.log(2 / 5), 5: math.log(3 / 7) - math.log(2 / 5)}
+    expected = {
+        3: math.log(3 / 7) - math.log(1 / 5),
+        4: math.log(1 / 7) - math.log(2 / 5),
+        5: math.log(3 / 7) - math.log(2 / 5),
+    }
     for word, index in zip((3, 4, 5), bucket, strict=True):
         assert encoder.ratios[index, 1].item() == pytest.approx(expected[word], rel=1e-5)
         # With two classes, class 0's ratio is class 1's mirrored.

@@ -1,4 +1,5 @@
-"""curves.png as training goes (throttled) and at its end, TensorBoard scalars with --tensorboard, and nothing drawn without matplotlib."""
+"""curves.png as training goes (throttled) and at its end, TensorBoard scalars with --tensorboard, and nothing
+drawn without matplotlib."""
 
 import struct
 
