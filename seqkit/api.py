@@ -78,6 +78,7 @@ def train(
     """
     from seqkit.model import build_model, count_training_data
     from seqkit.runtime import distributed
+    from seqkit.runtime.threads import training_threads
     from seqkit.training.trainer import Trainer
     from seqkit.training.warm_start import initialise_recurrent_layer
     from seqkit.viz.training_pictures import EpochPictures
@@ -101,8 +102,11 @@ def train(
         if main_process and not overwrite:
             refuse_to_replace(out)
     task = get_task(config.task)
-    if config.train.threads:
-        torch.set_num_threads(config.train.threads)
+    threads, note = training_threads(config.train.threads)
+    if threads:
+        torch.set_num_threads(threads)
+    if note and main_process:
+        print(f"note: {note}", file=sys.stderr)
     # Only the first process writes; the others train beside it (see seqkit/runtime/distributed.py).
     with RunLock(out) if main_process else contextlib.nullcontext():
         splits = task.load_splits(config, data_dir, ("train", "valid"))

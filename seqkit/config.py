@@ -157,8 +157,10 @@ class TrainConfig:
     # Stop at the end of the first epoch whose dev metric reaches this value (time-to-accuracy runs,
     # benchmarks/time_to_accuracy.py); null: no target.
     target: float | None = None
-    # Threads for intra-op parallelism; null leaves torch's default (the number of cores).
-    threads: int | None = setting(None, minimum=1, maximum=1024)
+    # Threads for intra-op parallelism; null leaves torch's default (the number of cores); "auto" takes the cores
+    # that the load average leaves idle, at least one (seqkit/runtime/threads.py), so a busy machine is not
+    # asked for more threads than it has free cores.
+    threads: int | str | None = setting(None, minimum=1, maximum=1024, choices=("auto",), kind="thread setting")
     # Stop after this many optimizer steps in all (the last epoch is cut short and evaluated); null: no limit.
     max_steps: int | None = setting(None, minimum=1)
     # Automatic mixed precision (float16 autocast with loss scaling); needs --device cuda.
