@@ -161,18 +161,31 @@ DECODING_SETTINGS = ("head.beam", "head.length_penalty", "head.max_length_ratio"
 
 
 def evaluate(
-    run_dir: Path, split: str = "test", data_dir: Path | None = None, device: str = "auto", decoding: list[str] = ()
+    run_dir: Path,
+    split: str = "test",
+    data_dir: Path | None = None,
+    device: str = "auto",
+    decoding: list[str] = (),
+    ensemble: list[Path] = (),
 ) -> dict:
     """Score a run dir on a split and record the scores in its metrics.json.
 
     `decoding` overrides search settings (`head.beam=8`, `head.length_penalty=1.5`; DECODING_SETTINGS) for this
     evaluation only; the scores are then stored under the split's name plus the overrides, so that the
-    recipe's own figures are kept.
+    recipe's own figures are kept. `ensemble` names more seq2seq run dirs that decode together with this one
+    (seqkit/predict/ensemble.py); their scores are stored under the split's name plus "ensemble".
     """
     if split not in ("train", "valid", "test"):
         raise ConfigError(f"--split: unknown split {split!r} (choose from: train, valid, test)")
     target = resolve_device(device)
-    recipe, vocabularies, model = load_run(run_dir)
+    if ensemble:
+        from seqkit.predict.ensemble import load_ensemble
+        from seqkit.run_dirs.locate import resolve_run_dir
+
+        predictor = get_task(read_recipe(resolve_run_dir(run_dir)).task).predictor
+        recipe, vocabularies, model = load_ensemble([run_dir, *ensemble], predictor, device)
+    else:
+        recipe, vocabularies, model = load_run(run_dir)
     model = place(model, target)
     task = get_task(recipe.task)
     if decoding:
@@ -184,8 +197,11 @@ def evaluate(
     except DataNotFoundError as error:
         raise with_note(error, note) from None
     scores = task.evaluate(model, recipe, vocabularies, sentences)
+    if ensemble:
+        # Stored with the first member, under a name of its own: the run's own figures are kept.
+        scores["ensemble"] = [str(member) for member in [run_dir, *ensemble]]
     if Path(run_dir).is_dir():  # a packed file or a hub model is read as it is; its scores are only returned
-        update_metrics(run_dir, " ".join([split, *decoding]), scores)
+        update_metrics(run_dir, " ".join([split, *(["ensemble"] if ensemble else []), *decoding]), scores)
     return scores
 
 

@@ -100,13 +100,14 @@ def evaluate(
         typer.Option("--set", help="A search setting for this evaluation: head.beam, head.length_penalty, "
                      "head.max_length_ratio, head.no_repeat_ngram (e.g. head.length_penalty=1.5)."),
     ] = None,
+    ensemble: EnsembleOption = None,
 ) -> None:
     """Score a trained model on a split; the scores are also stored in the run dir's metrics.json."""
     from seqkit import api
     from seqkit.run_dirs.run_dir import read_recipe
     from seqkit.tasks import get_task
 
-    scores = api.evaluate(run_dir, split, data, device, settings or [])
+    scores = api.evaluate(run_dir, split, data, device, settings or [], ensemble or [])
     # Tasks with a readable report (bAbI's per-task error table) print it; --json gives the raw scores.
     report = getattr(get_task(read_recipe(run_dir).task), "report", None)
     typer.echo(report(scores) if report is not None and not as_json else json.dumps(scores, indent=2))
@@ -236,6 +237,11 @@ AttentionOption = Annotated[
 GenerationRunArgument = Annotated[
     Path, typer.Argument(help="A run dir: translation for `translate`, title generation for `summarize`.")
 ]
+EnsembleOption = Annotated[
+    list[Path] | None,
+    typer.Option("--ensemble", help="Another run dir with the same vocabularies to decode together with RUN_DIR "
+                 "(the mean of their next-word probabilities); repeat it for more."),
+]
 
 
 def _generation_command(predictor_name: str, summary: str):
@@ -251,10 +257,12 @@ def _generation_command(predictor_name: str, summary: str):
         attention: AttentionOption = None,
         device: DeviceOption = "auto",
         quantize: QuantizeOption = None,
+        ensemble: EnsembleOption = None,
     ) -> None:
         from seqkit.predict import generation
 
-        generator = getattr(generation, predictor_name).load(run_dir, device, quantize=quantize).generator
+        predictor = getattr(generation, predictor_name)
+        generator = predictor.load(run_dir, device, quantize=quantize, ensemble=ensemble or []).generator
         _stream(generator, input_file, output_file, beam, n_best, batch_size, attention)
 
     command.__doc__ = f"{summary}, streaming in batches (stdin to stdout unless --input/--output)."

@@ -13,8 +13,22 @@ from seqkit.predict.loading import load_predictor_parts
 class _GenerationModel:
     """What Translator and Summarizer share: a seq2seq run dir and batched generation from raw texts."""
 
-    def __init__(self, run_dir: str | Path, predictor: str, device: str = "auto", quantize: str | None = None):
-        self.recipe, self.vocabularies, self.model = load_predictor_parts(run_dir, predictor, device, quantize)
+    def __init__(
+        self,
+        run_dir: str | Path,
+        predictor: str,
+        device: str = "auto",
+        quantize: str | None = None,
+        ensemble: list[str | Path] = (),
+    ):
+        """`ensemble`: more run dirs that decode together with `run_dir` (seqkit/predict/ensemble.py)."""
+        if ensemble:
+            from seqkit.predict.ensemble import load_ensemble
+
+            parts = load_ensemble([run_dir, *ensemble], predictor, device, quantize)
+        else:
+            parts = load_predictor_parts(run_dir, predictor, device, quantize)
+        self.recipe, self.vocabularies, self.model = parts
 
     def generate(self, texts: list[str], beam: int | None, n_best: int, with_attention: bool, batch_size: int):
         """Per text, its n_best outputs, best first. The API and the CLI (`--n-best`) both come through here.
@@ -46,8 +60,12 @@ class _GenerationPredictor:
         self.generator = generator
 
     @classmethod
-    def load(cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None) -> Self:
-        return cls(_GenerationModel(run_dir, cls.served_as, device, quantize))
+    def load(
+        cls, run_dir: str | Path, device: str = "auto", quantize: str | None = None, ensemble: list[str | Path] = ()
+    ) -> Self:
+        """The model of `run_dir`; with `ensemble` (more run dirs sharing its vocabularies), all of them decoding
+        together, each word scored by the mean of their probabilities."""
+        return cls(_GenerationModel(run_dir, cls.served_as, device, quantize, ensemble))
 
     def generate(
         self,

@@ -339,6 +339,7 @@ def generate(
     """Per text, its n_best outputs (best first). Texts are batched by length; the order is kept.
 
     `searchable` replaces the model in the search (an exported one: seqkit/export/seq2seq.py); `model` may then be None.
+    `model` may also be an ensemble of seq2seq models (seqkit/predict/ensemble.py).
     """
     head: Seq2SeqConfig = recipe.head
     beam = head.beam if beam is None else beam
@@ -348,7 +349,9 @@ def generate(
         )
     if searchable is None:
         model.eval()
-        searchable = Searchable(model)
+        # An ensemble (seqkit/predict/ensemble.py) brings its own search over its members.
+        own_search = getattr(model, "searchable", None)
+        searchable = own_search() if own_search is not None else Searchable(model)
     source_model, target_model = segmenters(vocabularies)
     targets: Vocab = vocabularies["targets"]
     source_tokens = [tokenize(text, source_model) for text in texts]
