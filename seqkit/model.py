@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from seqkit.config import Recipe
-from seqkit.encoders import InputEncoder, build_input_encoder
+from seqkit.encoders import ENCODERS, InputEncoder, build_input_encoder
+from seqkit.errors import ConfigError
 from seqkit.heads import HeadOutput
 from seqkit.text.vocab import Vocab
 
@@ -31,6 +32,7 @@ def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     from seqkit.tasks import get_task
 
     task = get_task(recipe.task)
+    check_batch_features(recipe, getattr(task, "batch_features", None), task.name)
     # A task whose model cannot be split into the shared encoder and a head (the memory network embeds the
     # story with its own tied matrices) builds the whole model itself.
     own_builder = getattr(task, "build_model", None)
@@ -40,6 +42,20 @@ def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     encoder = build_input_encoder(recipe.encoder, vocabularies["words"], classes)
     head = task.build_head(recipe, vocabularies, encoder.output_dim)
     return SeqModel(encoder, head)
+
+
+def check_batch_features(recipe: Recipe, provided: tuple[str, ...] | None, task_name: str) -> None:
+    """Refuse an encoder that reads a batch feature the task's data pipeline does not make (None: it makes all)."""
+    if provided is None:
+        return
+    for index, name in enumerate(recipe.encoder.features):
+        feature = ENCODERS[name][0]
+        if feature not in provided:
+            readable = ", ".join(n for n, (f, _) in ENCODERS.items() if f in provided)
+            raise ConfigError(
+                f"encoder.features[{index}]: {name!r} reads {feature!r}, which {task_name} batches do not carry "
+                f"(encoders it can use: {readable})"
+            )
 
 
 def count_training_data(model: nn.Module, batches) -> None:

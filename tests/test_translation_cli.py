@@ -171,3 +171,13 @@ def test_cli_summarize_writes_the_summarizers_titles(tiny_title_run, tmp_path):
     assert result.exit_code == 0, result.output
     expected = Summarizer.load(tiny_title_run).summarize([articles[0], articles[2]], beam=2)
     assert result.output.splitlines() == [expected[0].text, "", expected[1].text]
+
+
+def test_an_encoder_reading_what_seq2seq_batches_lack_is_refused_before_anything_is_written(pair_folder, tmp_path):
+    from seqkit.errors import ConfigError
+
+    overrides = ["data.file_pattern={split}.{lang}", "data.src_lang=src", "data.tgt_lang=tgt", "data.valid=dev",
+                 "data.subwords.vocab_size=40", "encoder.features=[embedding,word_hash]", "train.threads=1"]
+    with pytest.raises(ConfigError, match=r"encoder.features\[1\]: 'word_hash' reads 'trigrams'.*embedding"):
+        api.train("translation", data_dir=pair_folder, out=tmp_path / "run", overrides=overrides, show_progress=False)
+    assert not (tmp_path / "run").exists()

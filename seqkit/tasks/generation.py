@@ -178,6 +178,10 @@ def target_symbols(vocabularies: dict) -> TargetSymbols:
     return TargetSymbols(len(targets), targets.pad_id, targets.unknown_id, targets.id(BEGIN), targets.id(END))
 
 
+# The source features a seq2seq batch carries: subword (or word) ids. Encoders reading anything else are refused.
+BATCH_FEATURES = ("words",)
+
+
 def featurize(
     vocabularies: dict, source_tokens: list[str], target_tokens: list[str] | None, copy: bool
 ) -> tuple[dict, list[str]]:
