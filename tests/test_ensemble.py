@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_translation_cli import pair_folder  # noqa: F401 (a fixture, used by name)
+from test_translation_cli import TOY_SETTINGS, pair_folder  # noqa: F401 (a fixture, used by name)
 from typer.testing import CliRunner
 
 from seqkit import api
@@ -21,22 +21,7 @@ from seqkit.predict.generation import Translator
 from seqkit.run_dirs.run_dir import load_run
 from seqkit.tasks.generation import featurize, generate, segmenters, tokenize
 
-SETTINGS = [
-    "data.file_pattern={split}.{lang}",
-    "data.src_lang=src",
-    "data.tgt_lang=tgt",
-    "data.valid=dev",
-    "data.test=test",
-    "data.subwords.vocab_size=40",
-    "encoder.embedding_size=16",
-    "rnn.hidden_size=16",
-    "head.embedding_size=16",
-    "head.hidden_size=32",
-    "head.beam=3",
-    "train.epochs=2",
-    "train.batch_size=16",
-    "train.threads=1",
-]
+SETTINGS = [*TOY_SETTINGS, "head.beam=3"]
 
 
 @pytest.fixture(scope="module")

@@ -39,26 +39,30 @@ def pair_folder(tmp_path_factory) -> Path:
     return folder
 
 
+# A small translator on the pair that `pair_folder` writes, with sentencepiece pieces (test_ensemble.py too).
+TOY_SETTINGS = [
+    "data.file_pattern={split}.{lang}",
+    "data.src_lang=src",
+    "data.tgt_lang=tgt",
+    "data.valid=dev",
+    "data.test=test",
+    "data.subwords.vocab_size=40",
+    "encoder.embedding_size=16",
+    "rnn.hidden_size=16",
+    "head.embedding_size=16",
+    "head.hidden_size=32",
+    "head.beam=2",
+    "train.epochs=2",
+    "train.batch_size=16",
+    "train.threads=1",
+]
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory, pair_folder) -> Path:
     """A small translator trained on a user's own plain-text pair, with sentencepiece pieces."""
     folder = pair_folder
-    overrides = [
-        "data.file_pattern={split}.{lang}",
-        "data.src_lang=src",
-        "data.tgt_lang=tgt",
-        "data.valid=dev",
-        "data.test=test",
-        "data.subwords.vocab_size=40",
-        "encoder.embedding_size=16",
-        "rnn.hidden_size=16",
-        "head.embedding_size=16",
-        "head.hidden_size=32",
-        "head.beam=2",
-        "train.epochs=2",
-        "train.batch_size=16",
-        "train.threads=1",
-    ]
+    overrides = TOY_SETTINGS
     out = tmp_path_factory.mktemp("runs") / "toy"
     return api.train("translation", data_dir=folder, out=out, overrides=overrides, show_progress=False)
 
