@@ -94,3 +94,16 @@ def test_the_cycle_finder_finds_a_cycle():
 def test_the_top_level_holds_at_most_fourteen_modules():
     top_level = sorted(path.name for path in PACKAGE.glob("*.py"))
     assert len(top_level) <= TOP_LEVEL_LIMIT, top_level
+
+
+def test_the_commands_that_do_not_stream_never_import_datasets():
+    """`datasets` (with pyarrow and pandas) takes a second to import; only streamed corpora and the hub need it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, seqkit.api, seqkit.cli, seqkit.model, seqkit.tasks, seqkit.training.trainer, seqkit.predict; "
+        "print(sorted(name for name in ('datasets', 'pandas', 'pyarrow') if name in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -20,16 +20,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import datasets
 import torch
 
 from seqkit.bounds import MAX_LAYERS, MAX_WIDTH, Registry, setting
 from seqkit.config import Recipe
-from seqkit.data.arrow_cache import cached_table, file_identity
 from seqkit.data.batching import bucketed_order, collate, epoch_order, epoch_seed
 from seqkit.data.parallel import ParallelCorpus, TextPair, open_parallel, read_parallel
-from seqkit.data.streaming import BucketedBatches, row_lengths
-from seqkit.data.table_rows import TableRows
 from seqkit.decoding import Hypothesis, beam_search, greedy_search
 from seqkit.errors import ConfigError
 from seqkit.heads.seq2seq import Searchable, Seq2SeqHead, TargetSymbols
@@ -273,6 +269,14 @@ def _pair_rows(corpus: ParallelCorpus):
 
 def streamed_training_batches(recipe: Recipe, vocabularies: dict, corpus: ParallelCorpus):
     """training_batches over a cached Arrow table: the same batches as the in-memory path, read lazily."""
+    # Imported here: `datasets` (with pyarrow and pandas) takes a second to import, which every other seqkit
+    # command, a sentiment training or one `seqkit classify`, would otherwise pay for nothing.
+    import datasets
+
+    from seqkit.data.arrow_cache import cached_table, file_identity
+    from seqkit.data.streaming import BucketedBatches, row_lengths
+    from seqkit.data.table_rows import TableRows
+
     max_length, copy = recipe.data.max_length, recipe.head.copy
     identity = {
         "kind": "seq2seq-pairs",
