@@ -66,6 +66,24 @@ def test_repeats_keep_the_best_seed_and_report_all(tmp_path):
         reader.answer(["Mary went to the kitchen."], "  ")
 
 
+def test_the_trainers_dev_evaluation_keeps_its_batches_and_scores_as_a_fresh_one(tmp_path, monkeypatch):
+    recipe = api.load_recipe("babi", "babi_1k", TINY)
+    task = BabiTask()
+    splits = task.load_splits(recipe, write_tiny_task1(tmp_path / "babi"), ("train", "valid"))
+    vocabularies = task.build_vocabularies(recipe, splits["train"])
+    torch.manual_seed(0)
+    model = task.build_model(recipe, vocabularies)
+    fresh = task.evaluate(model.eval(), recipe, vocabularies, splits["valid"])  # not kept: eval mode
+    featurized = []
+    featurize = task.featurize
+    monkeypatch.setattr(task, "featurize", lambda *arguments: featurized.append(1) or featurize(*arguments))
+    for _ in range(3):  # the trainer hands over a model in training mode after each epoch
+        assert task.evaluate(model.train(), recipe, vocabularies, splits["valid"]) == fresh
+    assert len(featurized) == 1
+    task.evaluate(model.train(), recipe, vocabularies, list(splits["valid"]))  # another list: featurized anew
+    assert len(featurized) == 2
+
+
 def test_cli_train_options_and_evaluate_table(tmp_path):
     data = write_tiny_task1(tmp_path / "babi")
     runner = CliRunner()

@@ -92,6 +92,8 @@ class MemoryNetwork(nn.Module):
         self.register_buffer("linear_start_done", torch.tensor(False))
         self.register_buffer("linear_epochs", torch.tensor(0))
         self.register_buffer("best_linear_loss", torch.tensor(float("inf")))
+        # a_k of the position encoding, made once rather than five times a step; not saved with the weights.
+        self.register_buffer("dimension_factors", self._dimension_factors(torch.device("cpu")), persistent=False)
         for parameter in self.parameters():
             nn.init.normal_(parameter, std=init_std)
         for embedding in self.embeddings:
@@ -132,7 +134,7 @@ class MemoryNetwork(nn.Module):
             ordered = functional.embedding_bag(
                 flat, table, mode="sum", per_sample_weights=weights.reshape(flat.shape), padding_idx=self.pad_id
             )  # (N, d): sum_j b_j E w_j
-            vectors = vectors + self._dimension_factors(words.device) * ordered
+            vectors = vectors + self.dimension_factors * ordered
         return vectors.reshape(*words.shape[:-1], self.embedding_size)  # (..., d)
 
     def _memories(self, index: int, batch: dict[str, torch.Tensor], weights: torch.Tensor | None) -> torch.Tensor:
