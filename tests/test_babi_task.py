@@ -190,3 +190,13 @@ def test_yes_no_task_leaves_chance_on_real_data():
             optimizer.step()
     scores = task.evaluate(model.eval(), recipe, vocabularies, splits["valid"])
     assert scores["errors"]["6"] <= 40.0, scores
+
+
+def test_encoders_the_memory_network_cannot_read_are_refused_in_one_line():
+    from seqkit.errors import ConfigError
+    from seqkit.model import build_model
+    from seqkit.text.vocab import Vocab
+
+    recipe = api.load_recipe("babi", "babi_1k", ["encoder.features=[embedding,word_hash]"])
+    with pytest.raises(ConfigError, match=r"^encoder.features: the memory network embeds words with its own"):
+        build_model(recipe, {"words": Vocab.build([["mary", "went", "kitchen"]])})

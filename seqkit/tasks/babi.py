@@ -228,6 +228,12 @@ class BabiTask:
     # ---- model ------------------------------------------------------------------------------------------
     def build_model(self, recipe: Recipe, vocabularies: dict[str, Vocab]) -> MemoryNetwork:
         head: MemoryNetworkConfig = recipe.head
+        if recipe.encoder.features != ("embedding",):
+            # Silently training without the encoders asked for would be worse than refusing them.
+            raise ConfigError(
+                "encoder.features: the memory network embeds words with its own tied matrices (head.embedding_size) "
+                "and reads no other encoder; leave encoder.features at [embedding]"
+            )
         if head.sentence_encoding not in SENTENCE_ENCODINGS:
             choices = ", ".join(SENTENCE_ENCODINGS)
             found = head.sentence_encoding
