@@ -42,7 +42,7 @@ class EncoderConfig:
     bigram_buckets: int = setting(500000, minimum=1, maximum=MAX_TABLE_WEIGHTS)
     bigram_size: int = setting(50, minimum=1, maximum=MAX_WIDTH)
     # naive_bayes: word n-grams of orders 1 to naive_bayes_order are hashed into this many buckets, each holding its
-    # log-count ratio per class (counted from the training data) and a learned correction.
+    # log-count ratio per class (counted from the training data) and a weight learned from zero.
     naive_bayes_buckets: int = setting(2_000_000, minimum=2, maximum=MAX_TABLE_WEIGHTS)
     naive_bayes_order: int = setting(2, minimum=1, maximum=5)
     # naive_bayes: the add-a smoothing of the n-gram counts (Wang and Manning used 1).
