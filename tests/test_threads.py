@@ -1,4 +1,4 @@
-"""train.threads: a number, torch's default (null), or auto, which takes the cores the load average leaves idle."""
+"""train.threads: a number, torch's default (null), or auto, which takes the cores other work leaves idle."""
 
 import pytest
 
@@ -12,19 +12,38 @@ def test_a_number_or_null_passes_through_without_a_note():
     assert threads.training_threads(None) == (None, None)
 
 
-CASES = [(2, 0.1, 2), (2, 0.6, 1), (2, 1.2, 1), (2, 3.7, 1), (16, 4.4, 12)]  # cores, 1-minute load, threads
+def test_the_running_count_is_read_from_a_loadavg_line():
+    assert threads.runnable_now("0.98 1.07 1.04 3/345 12345\n") == 3
 
 
-@pytest.mark.parametrize(("cores", "load", "expected"), CASES)
-def test_auto_takes_the_idle_cores_and_at_least_one(monkeypatch, cores, load, expected):
+# cores, the running count (this process among them), the threads auto takes
+CASES = [(2, "1/108", 2), (2, "2/108", 1), (2, "3/345", 1), (2, "9/345", 1), (16, "5/900", 12)]
+
+
+@pytest.mark.parametrize(("cores", "running", "expected"), CASES)
+def test_auto_takes_the_cores_the_other_runnable_work_leaves_and_at_least_one(
+    tmp_path, monkeypatch, cores, running, expected
+):
+    load_file = tmp_path / "loadavg"
+    load_file.write_text(f"3.50 3.10 2.90 {running} 4242\n")  # a high load average, which auto does not read here
+    monkeypatch.setattr(threads, "LOAD_FILE", load_file)
+    monkeypatch.setattr(threads, "SAMPLE_SECONDS", 0.0)
     monkeypatch.setattr(threads, "available_cores", lambda: cores)
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (load, 0.0, 0.0))
     chosen, note = threads.training_threads("auto")
     assert chosen == expected
-    assert f"{expected} of {cores} cores" in note and f"{load:.1f}" in note
+    assert note.startswith(f"train.threads auto: {expected} of {cores} cores")
 
 
-def test_auto_without_a_load_average_takes_every_core(monkeypatch):
+def test_without_proc_the_load_average_decides(tmp_path, monkeypatch):
+    monkeypatch.setattr(threads, "LOAD_FILE", tmp_path / "absent")
+    monkeypatch.setattr(threads, "available_cores", lambda: 2)
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    chosen, note = threads.training_threads("auto")
+    assert chosen == 1 and "load average 1.2" in note
+
+
+def test_without_any_load_figure_every_core_is_taken(tmp_path, monkeypatch):
+    monkeypatch.setattr(threads, "LOAD_FILE", tmp_path / "absent")
     monkeypatch.setattr(threads, "available_cores", lambda: 4)
     monkeypatch.delattr(threads.os, "getloadavg")
     assert threads.training_threads("auto")[0] == 4
