@@ -4,8 +4,7 @@
 
 Each run is the command a user types, `seqkit train slot-filling --recipe atis_scratch --set train.max_steps=S
 --set train.threads=T`, timed whole. It runs on an idle machine and then beside `--busy` other jobs (each a
-single-threaded Python loop that keeps one core busy, started a few seconds before so that the load average
-sees them), for T = null (torch's default: a thread per core), 1, and auto. Medians of `--repeats` runs, in
+single-threaded Python loop that keeps one core busy, started two seconds before), for T = null (torch's default: a thread per core), 1, and auto. Medians of `--repeats` runs, in
 JSON, with the cores, the load average and the threads auto chose. Run it on an otherwise quiet machine.
 """
 
@@ -52,7 +51,7 @@ def measure(busy: int, steps: int, repeats: int, scratch: Path) -> dict:
     spinners = [subprocess.Popen([sys.executable, "-c", SPINNER]) for _ in range(busy)]
     try:
         if busy:
-            time.sleep(15)  # the 1-minute load average needs a while to see the other jobs
+            time.sleep(2)  # the other jobs are running before the first training starts
         figures = {}
         for setting in SETTINGS:
             runs = [train_seconds(setting, steps, scratch / f"{setting}-{busy}") for _ in range(repeats)]
