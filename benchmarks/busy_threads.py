@@ -4,8 +4,9 @@
 
 Each run is the command a user types, `seqkit train slot-filling --recipe atis_scratch --set train.max_steps=S
 --set train.threads=T`, timed whole. It runs on an idle machine and then beside `--busy` other jobs (each a
-single-threaded Python loop that keeps one core busy, started two seconds before), for T = null (torch's default: a thread per core), 1, and auto. Medians of `--repeats` runs, in
-JSON, with the cores, the load average and the threads auto chose. Run it on an otherwise quiet machine.
+single-threaded Python loop that keeps one core busy, started two seconds before), for T = null (torch's
+default: a thread per core), 1, and auto. Medians of `--repeats` runs, in JSON, with the cores, the load average
+and the threads auto chose. Run it on an otherwise quiet machine.
 """
 
 from __future__ import annotations
