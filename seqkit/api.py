@@ -180,10 +180,8 @@ def evaluate(
     target = resolve_device(device)
     if ensemble:
         from seqkit.predict.ensemble import load_ensemble
-        from seqkit.run_dirs.locate import resolve_run_dir
 
-        predictor = get_task(read_recipe(resolve_run_dir(run_dir)).task).predictor
-        recipe, vocabularies, model = load_ensemble([run_dir, *ensemble], predictor, device)
+        recipe, vocabularies, model = load_ensemble([run_dir, *ensemble], device=device)
     else:
         recipe, vocabularies, model = load_run(run_dir)
     model = place(model, target)

@@ -87,3 +87,28 @@ def test_the_cli_evaluates_and_translates_with_an_ensemble(members, pair_folder)
     assert result.exit_code == 0, result.output
     expected = Translator.load(members[0], ensemble=[members[1]]).translate(["ant bee cat"])[0].text
     assert result.output.strip() == expected
+
+
+def test_each_packed_member_is_unpacked_once(members, pair_folder, tmp_path, monkeypatch):  # noqa: F811
+    """Evaluating and translating with packed members resolves each one once: the recipe, the weights and the
+    vocabulary check all read the folder that one resolution gave."""
+    from collections import Counter
+
+    from seqkit.run_dirs import locate
+    from seqkit.run_dirs.packing import pack_run_dir
+
+    packed = [pack_run_dir(member, tmp_path / f"{member.name}.seqkit") for member in members]
+    calls = Counter()
+    unpack = locate.unpack
+
+    def counted(path: Path) -> Path:
+        calls[Path(path)] += 1
+        return unpack(path)
+
+    monkeypatch.setattr(locate, "unpack", counted)
+    scores = api.evaluate(packed[0], data_dir=pair_folder, ensemble=[packed[1]])
+    assert math.isfinite(scores["bleu"])
+    assert calls == Counter(packed)
+    calls.clear()
+    Translator.load(packed[0], ensemble=[packed[1]])
+    assert calls == Counter(packed)

@@ -91,21 +91,29 @@ def check_shared_vocabularies(run_dirs: list[Path]) -> None:
 
 
 def load_ensemble(
-    run_dirs: list[str | Path], predictor: str, device: str = "auto", quantize: str | None = None
+    run_dirs: list[str | Path], predictor: str | None = None, device: str = "auto", quantize: str | None = None
 ) -> tuple:
     """(the first member's recipe, the shared vocabularies, an Ensemble of every member's model).
 
-    The first member's recipe decides the search settings (beam, length penalty)."""
+    Each member (a run dir, a packed file or a hub repo id) is resolved to its folder once, here; loading and the
+    vocabulary check then read that folder. `predictor` (a name in seqkit.predict.registry.PREDICTORS) refuses
+    members its class does not serve; None takes the predictor of the first member's task. The first member's
+    recipe decides the search settings (beam, length penalty)."""
     from seqkit.heads.seq2seq import Seq2SeqHead
     from seqkit.predict.loading import load_predictor_parts
     from seqkit.run_dirs.locate import resolve_run_dir
+    from seqkit.run_dirs.run_dir import read_recipe
+    from seqkit.tasks import get_task
 
-    parts = [load_predictor_parts(run_dir, predictor, device, quantize) for run_dir in run_dirs]
+    folders = [resolve_run_dir(run_dir) for run_dir in run_dirs]
+    if predictor is None:
+        predictor = get_task(read_recipe(folders[0]).task).predictor
+    parts = [load_predictor_parts(folder, predictor, device, quantize) for folder in folders]
     for run_dir, (recipe, _, model) in zip(run_dirs, parts, strict=True):
         if not isinstance(getattr(model, "head", None), Seq2SeqHead):
             raise RunDirError(f"{run_dir}: holds a {recipe.task!r} model; only seq2seq models decode as an ensemble")
         if recipe.head.copy != parts[0][0].head.copy:
             raise RunDirError(f"{run_dir}: head.copy differs from {run_dirs[0]}'s; members must all copy or none")
-    check_shared_vocabularies([resolve_run_dir(run_dir) for run_dir in run_dirs])
+    check_shared_vocabularies(folders)
     recipe, vocabularies, _ = parts[0]
     return recipe, vocabularies, Ensemble([model for _, _, model in parts])
