@@ -117,8 +117,8 @@ def train(
             initialise_recurrent_layer(model, config.rnn.init_from)
         model = model.to(target)
         batches = task.training_batches(config, vocabularies, splits["train"])
-        if not resume:
-            count_training_data(model, batches)
+        if not resume:  # the ratios are counted on the first epoch's batches, which training then reuses
+            batches = count_training_data(model, batches)
         # All of the above is checked before a new run writes anything; new_run_folder then says where it goes
         # (a staging folder when it replaces a run) and removes what a failed start wrote.
         new_run = main_process and not resume

@@ -6,6 +6,8 @@ builds its own context layer (recurrent or convolutional) through `build_context
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+
 import torch
 from torch import nn
 
@@ -14,6 +16,9 @@ from seqkit.encoders import ENCODERS, InputEncoder, build_input_encoder
 from seqkit.errors import ConfigError
 from seqkit.heads import HeadOutput
 from seqkit.text.vocab import Vocab
+
+# The epoch a new run trains first (seqkit.training.state.TrainerState counts from 0).
+FIRST_EPOCH = 0
 
 
 class SeqModel(nn.Module):
@@ -58,16 +63,33 @@ def check_batch_features(recipe: Recipe, provided: tuple[str, ...] | None, task_
             )
 
 
-def count_training_data(model: nn.Module, batches) -> None:
+def count_training_data(
+    model: nn.Module, batches: Callable[[int], Iterable[dict]]
+) -> Callable[[int], Iterable[dict]]:
     """Lets the modules whose starting weights are counts over the training data (the naive Bayes ratios of
-    seqkit.encoders.naive_bayes) read one epoch of training batches, before the first step.
+    seqkit.encoders.naive_bayes) read the first epoch's training batches before the first step, and returns the
+    epoch -> batches function to train with.
 
-    `batches` is the task's epoch -> batches function; a resumed run reads its counts back with its weights."""
+    That function hands the trainer the very batches counted here when it asks for the first epoch, so counting
+    collates nothing of its own. The counts depend only on which documents an epoch holds (every training
+    document, once), not on their order. `batches` is the task's function; a resumed run reads its counts back
+    with its weights and does not come here."""
     counters = [module for module in model.modules() if hasattr(module, "finish_counting")]
     if not counters:
-        return
-    for batch in batches(1):
+        return batches
+    counted = batches(FIRST_EPOCH)
+    counted = counted if isinstance(counted, Sequence) else list(counted)  # read twice: here and in training
+    for batch in counted:
         for counter in counters:
             counter.count(batch[counter.feature], batch["label"])
     for counter in counters:
         counter.finish_counting()
+    kept = [counted]
+
+    def training_batches(epoch: int) -> Iterable[dict]:
+        # Handed over once, so that these batches are not held beside later epochs' for the whole run.
+        if epoch == FIRST_EPOCH and kept:
+            return kept.pop()
+        return batches(epoch)
+
+    return training_batches

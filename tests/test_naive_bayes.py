@@ -95,6 +95,54 @@ def _write_texts(path, count: int, seed: int) -> None:
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
+def test_ratios_counted_at_the_start_of_training_equal_a_count_document_by_document(tmp_path):
+    """The ratios are counted on the first epoch's batches, which training then reuses without collating them
+    again; they equal a count over each training document alone, and the former count over another epoch."""
+    from seqkit.model import FIRST_EPOCH, build_model, count_training_data
+    from seqkit.tasks import get_task
+
+    _write_texts(tmp_path / "train.tsv", 90, seed=3)
+    settings = ["encoder.features=[naive_bayes]", "encoder.naive_bayes_buckets=997", "train.batch_size=8"]
+    recipe = api.load_recipe("sentiment", "my_texts", settings)
+    task = get_task("sentiment")
+    train = task.load_splits(recipe, tmp_path, ("train",))["train"]
+    vocabularies = task.build_vocabularies(recipe, train)
+    model = build_model(recipe, vocabularies)
+    task_batches = task.training_batches(recipe, vocabularies, train)
+    asked = []
+
+    def recorded(epoch: int) -> list[dict]:
+        asked.append(epoch)
+        return task_batches(epoch)
+
+    batches = count_training_data(model, recorded)
+    first = batches(FIRST_EPOCH)
+    assert asked == [FIRST_EPOCH]  # training takes the counted batches; nothing was collated twice
+    assert sum(len(batch["label"]) for batch in first) == len(train)
+    batches(FIRST_EPOCH + 1)
+    assert asked == [FIRST_EPOCH, FIRST_EPOCH + 1]
+    counted = model.encoder.encoders["naive_bayes"].ratios
+
+    def fresh() -> NaiveBayesEncoder:
+        encoder, classes = recipe.encoder, len(vocabularies["labels"])
+        order, smoothing = encoder.naive_bayes_order, encoder.naive_bayes_smoothing
+        return NaiveBayesEncoder(997, order, classes, vocabularies["words"].pad_id, smoothing)
+
+    by_document = fresh()
+    documents = task.documents(recipe, [example.text for example in train], "train")
+    for tokens, label in zip(documents, task.label_ids(vocabularies, train), strict=True):
+        words = task.featurize(recipe, vocabularies, tokens)["words"]
+        by_document.count(torch.tensor([words]), torch.tensor([label]))
+    by_document.finish_counting()
+    former = fresh()  # the count before the first epoch's batches were reused: over epoch 1's batches
+    for batch in task_batches(1):
+        former.count(batch["words"], batch["label"])
+    former.finish_counting()
+    assert counted.abs().sum() > 0
+    assert torch.equal(counted, by_document.ratios)
+    assert torch.equal(counted, former.ratios)
+
+
 def test_a_sentiment_model_on_ratios_trains_and_reloads(tmp_path):
     from seqkit.predict.classifier import Classifier
 
