@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from seqkit.config import Recipe
-from seqkit.encoders import ENCODERS, InputEncoder, build_input_encoder
+from seqkit.encoders import InputEncoder, build_input_encoder
 from seqkit.errors import ConfigError
 from seqkit.heads import HeadOutput
 from seqkit.text.vocab import Vocab
@@ -37,7 +37,7 @@ def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     from seqkit.tasks import get_task
 
     task = get_task(recipe.task)
-    check_batch_features(recipe, getattr(task, "batch_features", None), task.name)
+    check_encoder_features(recipe, getattr(task, "encoder_features", None), task.name)
     # A task whose model cannot be split into the shared encoder and a head (the memory network embeds the
     # story with its own tied matrices) builds the whole model itself.
     own_builder = getattr(task, "build_model", None)
@@ -49,17 +49,15 @@ def build_model(recipe: Recipe, vocabularies: dict[str, Vocab]) -> nn.Module:
     return SeqModel(encoder, head)
 
 
-def check_batch_features(recipe: Recipe, provided: tuple[str, ...] | None, task_name: str) -> None:
-    """Refuse an encoder that reads a batch feature the task's data pipeline does not make (None: it makes all)."""
-    if provided is None:
+def check_encoder_features(recipe: Recipe, accepted: tuple[str, ...] | None, task_name: str) -> None:
+    """Refuse an encoder the task does not accept (its `encoder_features`; None: it accepts every one)."""
+    if accepted is None:
         return
     for index, name in enumerate(recipe.encoder.features):
-        feature = ENCODERS[name][0]
-        if feature not in provided:
-            readable = ", ".join(n for n, (f, _) in ENCODERS.items() if f in provided)
+        if name not in accepted:
             raise ConfigError(
-                f"encoder.features[{index}]: {name!r} reads {feature!r}, which {task_name} batches do not carry "
-                f"(encoders it can use: {readable})"
+                f"encoder.features[{index}]: the {task_name} task does not accept {name!r} "
+                f"(accepted: {', '.join(accepted)})"
             )
 
 

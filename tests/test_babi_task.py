@@ -198,5 +198,6 @@ def test_encoders_the_memory_network_cannot_read_are_refused_in_one_line():
     from seqkit.text.vocab import Vocab
 
     recipe = api.load_recipe("babi", "babi_1k", ["encoder.features=[embedding,word_hash]"])
-    with pytest.raises(ConfigError, match=r"^encoder.features: the memory network embeds words with its own"):
+    message = r"^encoder.features\[1\]: the babi task does not accept 'word_hash' \(accepted: embedding\)$"
+    with pytest.raises(ConfigError, match=message):
         build_model(recipe, {"words": Vocab.build([["mary", "went", "kitchen"]])})

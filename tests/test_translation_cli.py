@@ -182,6 +182,18 @@ def test_an_encoder_reading_what_seq2seq_batches_lack_is_refused_before_anything
 
     overrides = ["data.file_pattern={split}.{lang}", "data.src_lang=src", "data.tgt_lang=tgt", "data.valid=dev",
                  "data.subwords.vocab_size=40", "encoder.features=[embedding,word_hash]", "train.threads=1"]
-    with pytest.raises(ConfigError, match=r"encoder.features\[1\]: 'word_hash' reads 'trigrams'.*embedding"):
+    refused = r"^encoder.features\[1\]: the translation task does not accept 'word_hash' "
+    with pytest.raises(ConfigError, match=refused + r"\(accepted: embedding, one_hot\)$"):
         api.train("translation", data_dir=pair_folder, out=tmp_path / "run", overrides=overrides, show_progress=False)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task", ["translation", "title-generation"])
+def test_both_seq2seq_tasks_refuse_other_encoders_in_the_one_message(task):
+    from seqkit.errors import ConfigError
+    from seqkit.model import build_model
+
+    recipe = api.load_recipe(task, None, ["encoder.features=[one_hot,characters]"])
+    refused = rf"^encoder.features\[1\]: the {task} task does not accept 'characters' "
+    with pytest.raises(ConfigError, match=refused + r"\(accepted: embedding, one_hot\)$"):
+        build_model(recipe, {})  # refused before any vocabulary is read

@@ -113,6 +113,9 @@ class BabiTask:
     demo_view = "answered"
     demo_placeholder = "Mary went to the kitchen.\nJohn went to the garden."
     verbs = ("answer",)
+    # The memory network embeds words with its own tied matrices (head.embedding_size) and reads no other encoder;
+    # seqkit/model.py refuses the others rather than train silently without them.
+    encoder_features = ("embedding",)
 
     # ---- data -------------------------------------------------------------------------------------------
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:
@@ -228,12 +231,6 @@ class BabiTask:
     # ---- model ------------------------------------------------------------------------------------------
     def build_model(self, recipe: Recipe, vocabularies: dict[str, Vocab]) -> MemoryNetwork:
         head: MemoryNetworkConfig = recipe.head
-        if recipe.encoder.features != ("embedding",):
-            # Silently training without the encoders asked for would be worse than refusing them.
-            raise ConfigError(
-                "encoder.features: the memory network embeds words with its own tied matrices (head.embedding_size) "
-                "and reads no other encoder; leave encoder.features at [embedding]"
-            )
         if head.sentence_encoding not in SENTENCE_ENCODINGS:
             choices = ", ".join(SENTENCE_ENCODINGS)
             found = head.sentence_encoding

@@ -68,9 +68,9 @@ class Task(Protocol):
 
     - `build_model(recipe, vocabularies) -> nn.Module`: a task whose model is not the shared encoder plus a head
       (the memory network) builds the whole model itself; seqkit/model.py then never calls `build_head`.
-    - `batch_features`: the batch features (seqkit.encoders) its batches carry, for a task whose data pipeline
-      makes fewer than `featurize_tokens` does (seq2seq: subword ids only); seqkit/model.py refuses, in one line,
-      an encoder that reads another.
+    - `encoder_features`: the encoders (names in seqkit.encoders.ENCODERS) that `encoder.features` may list, for
+      a task that cannot feed the others (seq2seq batches carry subword ids only; the memory network embeds
+      words itself); seqkit/model.py refuses any other in one line that names the accepted ones.
     - `report(scores) -> str`: a readable table that `seqkit evaluate` prints instead of the JSON scores.
     - `download(data, folder)`: fetch the data set when the data folder lacks it.
 

@@ -174,8 +174,9 @@ def target_symbols(vocabularies: dict) -> TargetSymbols:
     return TargetSymbols(len(targets), targets.pad_id, targets.unknown_id, targets.id(BEGIN), targets.id(END))
 
 
-# The source features a seq2seq batch carries: subword (or word) ids. Encoders reading anything else are refused.
-BATCH_FEATURES = ("words",)
+# The encoders a seq2seq model accepts: its batches carry the source's subword (or word) ids only, which these
+# read. naive_bayes reads them too, but it counts per class, which generation has none of.
+ENCODER_FEATURES = ("embedding", "one_hot")
 
 
 def featurize(

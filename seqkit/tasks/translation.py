@@ -86,7 +86,7 @@ class TranslationTask:
     build_vocabularies = staticmethod(generation.build_vocabularies)
     training_batches = staticmethod(generation.training_batches)
     build_head = staticmethod(generation.build_head)
-    batch_features = generation.BATCH_FEATURES
+    encoder_features = generation.ENCODER_FEATURES
 
     def evaluate(self, model, recipe: Recipe, vocabularies: dict, pairs: list[TextPair]) -> dict:
         outputs = generation.generate(model, recipe, vocabularies, [p.source for p in pairs])
