@@ -79,6 +79,7 @@ def train(
     from seqkit.model import build_model, count_training_data
     from seqkit.runtime import distributed
     from seqkit.runtime.threads import training_threads
+    from seqkit.training.refit import refit_epochs, refit_on_train_and_dev
     from seqkit.training.trainer import Trainer
     from seqkit.training.warm_start import initialise_recurrent_layer
     from seqkit.viz.training_pictures import EpochPictures
@@ -96,7 +97,10 @@ def train(
             print(f"note: {out} finished training and kept no checkpoint; there is nothing to resume", file=sys.stderr)
             distributed.finish()
             return out
+        # Without --data, the folder the run started on (recorded in run.json), as evaluate does.
+        data_dir, data_note = evaluation_data(out, data_dir)
     else:
+        data_note = ""
         config = load_recipe(task_name, recipe, overrides)
         out = Path(out) if out is not None else default_run_dir(str(recipe or get_task(config.task).default_recipe))
         if main_process and not overwrite:
@@ -109,13 +113,22 @@ def train(
         print(f"note: {note}", file=sys.stderr)
     # Only the first process writes; the others train beside it (see seqkit/runtime/distributed.py).
     with RunLock(out) if main_process else contextlib.nullcontext():
-        splits = task.load_splits(config, data_dir, ("train", "valid"))
-        vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, splits["train"])
+        try:
+            splits = task.load_splits(config, data_dir, ("train", "valid"))
+        except DataNotFoundError as error:
+            raise with_note(error, data_note) from None
+        # A refit trains its final model on both splits, so its vocabularies hold the words of both.
+        known = refit_examples(config, splits) if config.train.refit else splits["train"]
+        vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, known)
+
+        def untrained_model() -> torch.nn.Module:
+            model = build_model(config, vocabularies)
+            if config.rnn.init_from is not None and not resume:  # a resumed run reads its own weights back
+                initialise_recurrent_layer(model, config.rnn.init_from)
+            return model.to(target)
+
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
-        model = build_model(config, vocabularies)
-        if config.rnn.init_from is not None and not resume:  # a resumed run reads its own weights back
-            initialise_recurrent_layer(model, config.rnn.init_from)
-        model = model.to(target)
+        model = untrained_model()
         batches = task.training_batches(config, vocabularies, splits["train"])
         if not resume:  # the ratios are counted on the first epoch's batches, which training then reuses
             batches = count_training_data(model, batches)
@@ -141,6 +154,18 @@ def train(
             state = trainer.fit(resume=resume)
             if main_process:
                 pictures.finish(state.history)
+                refitted = None
+                if config.train.refit and state.best_epoch:
+                    examples = refit_examples(config, splits)
+                    refitted = refit_on_train_and_dev(
+                        untrained_model,
+                        task.training_batches(config, vocabularies, examples),
+                        config,
+                        folder,
+                        refit_epochs(state.history, task.metric),
+                        len(examples),
+                        show_progress,
+                    )
                 # The trainer scored the best epoch on dev already; its log record holds those scores.
                 scored = state.history[state.best_epoch - 1] if state.best_epoch else {}
                 summary = {"best_epoch": state.best_epoch, "epochs": state.epoch}
@@ -148,12 +173,26 @@ def train(
                     # model.safetensors holds the average of the last epochs: its dev scores are the run's.
                     scored = state.averaged
                     summary["averaged_epochs"] = scored["epochs"]
+                if refitted is not None:
+                    # The dev scores stay those of the model that chose the epoch: the refit learnt from dev.
+                    summary["refit"] = refitted
                 dev_scores = {name[len("dev_") :]: value for name, value in scored.items() if name.startswith("dev_")}
                 update_metrics(folder, "dev", {**dev_scores, **summary})
                 finish_run(folder, config.train.keep_checkpoints)
             distributed.barrier()
     distributed.finish()
     return out
+
+
+def refit_examples(config: Recipe, splits: dict) -> list:
+    """Train and dev together, for `train.refit`; refused where a split is streamed rather than held in memory."""
+    from seqkit.runtime import distributed
+
+    if not all(isinstance(splits[name], list) for name in ("train", "valid")):
+        raise ConfigError("train.refit: needs train and dev read into memory; this data is streamed")
+    if distributed.world_size() > 1:
+        raise ConfigError("train.refit: trains in one process; run it without torchrun")
+    return splits["train"] + splits["valid"]
 
 
 # Settings that change only how a trained model searches, so `evaluate` may vary them (on dev) without retraining.

@@ -168,9 +168,18 @@ class TrainConfig:
     # Average the weights of the last this many epochs once training ends (seqkit/training/averaging.py); the
     # average replaces the best epoch's weights when it scores at least as high on dev. null: no averaging.
     average_last: int | None = setting(None, minimum=2, maximum=MAX_EPOCHS)
+    # Once the best epoch is chosen on dev, train a new model from the same seed on train and dev together for
+    # that many epochs (seqkit/training/refit.py); it replaces the chosen model. For small corpora, whose dev
+    # split is data the final model would otherwise never learn from. Vocabularies then come from both splits.
+    refit: bool = False
     # Keep checkpoints/last (weights, optimizer moments, RNG: several times the model) once training has finished;
     # false drops it then, as only --resume reads it. An interrupted run always keeps it.
     keep_checkpoints: bool = False
+
+    def __post_init__(self) -> None:
+        if self.refit and self.average_last is not None:
+            # The refit stops at the chosen epoch, so there would be no later epochs to average.
+            raise ConfigError("train.refit: cannot be combined with train.average_last (choose one)")
 
 
 @dataclass(frozen=True)

@@ -46,13 +46,15 @@ class TrainerState:
     def mean_loss(self) -> float:
         return self.epoch_loss_sum / max(1, self.epoch_batches)
 
-    def close_epoch(self, record: dict, value: float, patience: int | None, target: float | None = None) -> bool:
+    def close_epoch(
+        self, record: dict, value: float | None, patience: int | None, target: float | None = None
+    ) -> bool:
         """Log the finished epoch with its dev metric `value`; returns whether it is the best so far.
 
         Training finishes once `patience` epochs in a row have not improved on the best, or once `value`
-        reaches `target`.
+        reaches `target`. Without a dev metric (None: a refit on train + dev) every epoch counts as the best.
         """
-        improved = self.best_metric is None or value > self.best_metric
+        improved = value is None or self.best_metric is None or value > self.best_metric
         if improved:
             self.best_metric, self.best_epoch = value, self.epoch + 1
             self.epochs_without_improvement = 0
@@ -65,7 +67,7 @@ class TrainerState:
         self.epoch_tokens, self.epoch_padded_tokens = 0, 0
         if patience is not None and self.epochs_without_improvement >= patience:
             self.finished = True
-        if target is not None and value >= target:
+        if target is not None and value is not None and value >= target:
             self.finished = True
         return improved
 

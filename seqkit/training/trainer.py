@@ -46,13 +46,19 @@ class Trainer:
         config: TrainConfig,
         run_dir: Path,
         batches: Callable[[int], Iterable[dict]],
-        evaluate: Callable[[nn.Module], dict[str, float]],
+        evaluate: Callable[[nn.Module], dict[str, float]] | None,
         metric: str,
         seed: int,
         show_progress: bool | None = None,
         after_epoch: Callable[[list[dict]], None] | None = None,
+        last_epoch: int | None = None,
     ):
-        """`after_epoch(history)` runs in the main process after each epoch's log.jsonl is written."""
+        """`after_epoch(history)` runs in the main process after each epoch's log.jsonl is written.
+
+        Without `evaluate` (a refit on train + dev, seqkit/training/refit.py) nothing is scored and every epoch's
+        weights replace the last. `last_epoch` stops training after that epoch while the learning-rate schedule
+        still runs over `config.epochs`, as it did in the run whose best epoch it was.
+        """
         self.model = model
         self.config = config
         self.run_dir = Path(run_dir)
@@ -62,6 +68,7 @@ class Trainer:
         self.seed = seed
         self.show_progress = show_progress
         self.after_epoch = after_epoch
+        self.last_epoch = min(config.epochs, last_epoch) if last_epoch is not None else config.epochs
         self.optimizer = build_optimizer(model.parameters(), config)
         # The model is already where it should run (api.train moves it); batches follow it there.
         self.step = TrainingStep(model, self.optimizer, config, model_device(model), self.run_dir)
@@ -84,7 +91,7 @@ class Trainer:
         if self.config.max_steps is not None:
             total_steps = min(total_steps, self.config.max_steps)
         with self.stop:
-            while not self.state.finished and self.state.epoch < self.config.epochs and not self.stop.requested:
+            while not self.state.finished and self.state.epoch < self.last_epoch and not self.stop.requested:
                 started = time.perf_counter()
                 if self._train_epoch(total_steps):
                     self._close_epoch(started)
@@ -135,8 +142,11 @@ class Trainer:
 
     def _close_epoch(self, started: float) -> None:
         """Score the epoch on dev, keep its weights when they are the best so far, log it, and checkpoint."""
-        scores = distributed.broadcast_from_main(self.evaluate(self.model) if self.rank == 0 else None)
-        value = scores[self.metric]
+        if self.evaluate is None:
+            scores, value = {}, None
+        else:
+            scores = distributed.broadcast_from_main(self.evaluate(self.model) if self.rank == 0 else None)
+            value = scores[self.metric]
         record = {
             **self.state.epoch_figures(),
             "learning_rate": self.optimizer.param_groups[0]["lr"],
@@ -153,10 +163,8 @@ class Trainer:
         if self.rank == 0 and self.after_epoch is not None:
             self.after_epoch(self.state.history)
         if self.rank == 0:
-            tqdm.write(
-                f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  dev {self.metric} {value:.2f}"
-                f"{'  (best)' if improved else ''}  {record['seconds']:.1f}s"
-            )
+            scored = f"  dev {self.metric} {value:.2f}{'  (best)' if improved else ''}" if scores else ""
+            tqdm.write(f"epoch {record['epoch']}: loss {record['train_loss']:.4f}{scored}  {record['seconds']:.1f}s")
 
     def _score_average(self) -> None:
         """Score the average of the last epochs on dev; it becomes model.safetensors if it is at least as good."""
