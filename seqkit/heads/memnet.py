@@ -12,6 +12,14 @@ encoding adds a learned vector per memory age T_A(i), T_C(i), where i = 0 is the
 Adjacent tying shares A^{k+1} = C^k, B = A^1 and W^T = C^K; layer-wise tying shares one A and one C across
 hops. Linear start trains first with the hop softmaxes
 removed (`linear_attention`), which the task switches off once validation loss stops falling.
+
+Gated hops (Liu and Perez, "Gated End-to-End Memory Networks", EACL 2017) replace the sum u + o by a
+highway-style mix, so that each hop learns, per dimension and per question, how much of what it read to take:
+
+    T = sigmoid(W_T u + b_T)        u <- o * T + u * (1 - T)     (layer-wise tying: H u in place of u)
+
+The paper tries the gate weights hop-specific (W_T^k, b_T^k; `gated`) and global (one W_T, b_T for every hop;
+`gated_shared`), both beside adjacent tying of the embeddings.
 """
 
 from __future__ import annotations
@@ -24,6 +32,8 @@ from seqkit.heads import HeadOutput
 
 TYINGS = ("adjacent", "layerwise")
 SENTENCE_ENCODINGS = ("bag_of_words", "position")
+# "none": u <- u + o; "gated": one gate per hop; "gated_shared": one gate read by every hop.
+HOP_GATES = ("none", "gated", "gated_shared")
 
 
 def position_encoding(lengths: torch.Tensor, width: int, dimension: int) -> torch.Tensor:
@@ -62,10 +72,14 @@ class MemoryNetwork(nn.Module):
         linear_start: bool = False,
         pad_id: int = 0,
         init_std: float = 0.1,
+        hop_gate: str = "none",
+        gate_bias: float = 0.0,
     ):
         super().__init__()
         if tying not in TYINGS:
             raise ValueError(f"tying must be one of {TYINGS}, got {tying!r}")
+        if hop_gate not in HOP_GATES:
+            raise ValueError(f"hop_gate must be one of {HOP_GATES}, got {hop_gate!r}")
         if hops < 1:
             raise ValueError("a memory network needs at least one hop")
         self.hops = hops
@@ -75,6 +89,7 @@ class MemoryNetwork(nn.Module):
         self.position_encoded = position_encoded
         self.temporal = temporal
         self.tying = tying
+        self.hop_gate = hop_gate
         self.pad_id = pad_id
         # Adjacent tying: K + 1 word matrices; hop k reads with A^k = embeddings[k-1], C^k = embeddings[k],
         # the question uses B = embeddings[0], the answer W^T = embeddings[K]. Layer-wise: B, A, C, then W.
@@ -98,6 +113,17 @@ class MemoryNetwork(nn.Module):
             nn.init.normal_(parameter, std=init_std)
         for embedding in self.embeddings:
             embedding.weight.data[pad_id].zero_()
+        # Made after the draws above, so that a gated network starts from the same embeddings as an ungated one
+        # of the same seed, and an ungated one has no gate parameters (its saved weights are unchanged).
+        gate_count = {"none": 0, "gated": hops, "gated_shared": 1}[hop_gate]
+        self.gates = nn.ModuleList(nn.Linear(embedding_size, embedding_size) for _ in range(gate_count))
+        for gate in self.gates:
+            nn.init.normal_(gate.weight, std=init_std)
+            # b_T = 0 with small W_T gives T close to 1/2: u <- (u + o) / 2, the ungated update at half length.
+            # A negative bias starts the hops mostly skipped (T -> 0, the highway networks' carry bias), a
+            # positive one starts each hop replacing the state with what it read (T -> 1); no bias reproduces
+            # u + o itself, whose weights sum to 2.
+            nn.init.constant_(gate.bias, gate_bias)
 
     def _matrices(self, hop: int) -> tuple[int, int]:
         """Indices (A, C) of the word (and time) matrices read at hop `hop` (0-based)."""
@@ -166,7 +192,7 @@ class MemoryNetwork(nn.Module):
                 weights = self._attention(scores, mask)  # (B, M)
             attentions.append(weights)
             read = torch.einsum("bm,bmd->bd", weights, outputs)  # (B, d)
-            state = (self.mapping(state) if self.mapping is not None else state) + read
+            state = self._update(hop, state, read)  # (B, d)
         if self.output is not None:
             logits = self.output(state)  # (B, V)
         else:
@@ -174,6 +200,15 @@ class MemoryNetwork(nn.Module):
         logits = logits.masked_fill(self._pad_column(logits), -1e9)  # never answer <pad>
         loss = functional.cross_entropy(logits, batch["answer"]) if "answer" in batch else None
         return HeadOutput(loss, logits, {"attention": torch.stack(attentions, dim=1)})  # (B, K, M)
+
+    def _update(self, hop: int, state: torch.Tensor, read: torch.Tensor) -> torch.Tensor:
+        """The controller state after hop `hop` (0-based): state u (B, d) and what it read o (B, d) -> (B, d)."""
+        carried = self.mapping(state) if self.mapping is not None else state  # (B, d)
+        if not self.gates:
+            return carried + read
+        gate = self.gates[0 if self.hop_gate == "gated_shared" else hop]
+        transform = torch.sigmoid(gate(state))  # (B, d): T^k(u^k), read from the state before the hop
+        return read * transform + carried * (1 - transform)
 
     def _attention(self, scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Hop softmax of scores (B, M) over the real memories (mask (B, M)) -> weights (B, M)."""
