@@ -27,9 +27,21 @@ from pathlib import Path
 from benchmarks.textcls import train_fasttext
 
 
-def cut(source: Path, seed: int, folder: Path) -> Path:
-    """Write train.tsv (90% of `source`'s rows) and test.tsv (the other 10%) into `folder`; return it."""
-    header, *rows = source.read_text(encoding="utf-8").splitlines()
+def training_rows(root: Path, corpus: str) -> tuple[str, list[str]]:
+    """(header, rows) of a corpus's training file as TSV lines: textcls/<corpus>/train.tsv as it is, or IMDB's
+    train.jsonl.gz with each review's whitespace collapsed to single spaces."""
+    if corpus != "imdb":
+        header, *rows = (root / "textcls" / corpus / "train.tsv").read_text(encoding="utf-8").splitlines()
+        return header, rows
+    from seqkit.data.labelled_text import read_labelled_texts
+
+    reviews = read_labelled_texts(root / "imdb" / "train.jsonl.gz", "text", "label")
+    return "text\tlabel", [f"{' '.join(review.text.split())}\t{review.label}" for review in reviews]
+
+
+def cut(header: str, rows: list[str], seed: int, folder: Path) -> Path:
+    """Write train.tsv (90% of the rows) and test.tsv (the other 10%) into `folder`; return it."""
+    rows = list(rows)
     random.Random(seed).shuffle(rows)
     held = len(rows) // 10
     folder.mkdir(parents=True, exist_ok=True)
@@ -57,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tag", help="a name for this setting in the log")
     parser.add_argument("recipe", help="a named recipe or a YAML file")
-    parser.add_argument("corpora", help="comma-separated folders under $SEQKIT_DATA_DIR/textcls")
+    parser.add_argument("corpora", help="comma-separated folders under $SEQKIT_DATA_DIR/textcls, or imdb")
     parser.add_argument("overrides", nargs="*", help="--set style overrides, e.g. train.refit=true")
     parser.add_argument("--cuts", nargs="+", type=int, default=[7, 8], help="seeds of the held-out cuts")
     parser.add_argument("--seeds", nargs="+", type=int, default=[13, 14, 15], help="training seeds")
@@ -65,12 +77,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="score fastText 0.9 instead (benchmarks/textcls.py's settings; the recipe is not read)")
     parser.add_argument("--log", type=Path, default=None, help="append the summary line to this JSON Lines file")
     arguments = parser.parse_args(argv)
-    root = Path(os.environ.get("SEQKIT_DATA_DIR", "data")) / "textcls"
+    root = Path(os.environ.get("SEQKIT_DATA_DIR", "data"))
     means: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="textcls-nested-") as scratch:
         for corpus in arguments.corpora.split(","):
+            header, rows = training_rows(root, corpus)
             for cut_seed in arguments.cuts:
-                folder = cut(root / corpus / "train.tsv", cut_seed, Path(scratch) / f"{corpus}-{cut_seed}")
+                folder = cut(header, rows, cut_seed, Path(scratch) / f"{corpus}-{cut_seed}")
                 if arguments.fasttext:
                     scores = [train_fasttext(folder, (), Path(scratch))["accuracy"]]
                 else:

@@ -117,6 +117,11 @@ def train(
             splits = task.load_splits(config, data_dir, ("train", "valid"))
         except DataNotFoundError as error:
             raise with_note(error, data_note) from None
+        settle = getattr(task, "settle_settings", None)
+        if settle is not None and not resume:  # a resumed run's config.yaml holds what was chosen at its start
+            config, settled = settle(config, splits["train"])
+            if settled and main_process:
+                print(f"note: {settled}", file=sys.stderr)
         # A refit trains its final model on both splits, so its vocabularies hold the words of both.
         known = refit_examples(config, splits) if config.train.refit else splits["train"]
         vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, known)

@@ -71,6 +71,9 @@ class Task(Protocol):
     - `encoder_features`: the encoders (names in seqkit.encoders.ENCODERS) that `encoder.features` may list, for
       a task that cannot feed the others (seq2seq batches carry subword ids only; the memory network embeds
       words itself); seqkit/model.py refuses any other in one line that names the accepted ones.
+    - `settle_settings(recipe, train) -> (recipe, note)`: the recipe with the settings it leaves to the training
+      data (`auto` values) chosen from the training examples, before anything is built from it, and a line
+      saying what was chosen (or None); config.yaml then holds the chosen values.
     - `report(scores) -> str`: a readable table that `seqkit evaluate` prints instead of the JSON scores.
     - `download(data, folder)`: fetch the data set when the data folder lacks it.
 

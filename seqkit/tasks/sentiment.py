@@ -27,6 +27,7 @@ from seqkit.errors import ConfigError, DataFormatError, InputError
 from seqkit.heads.classifier import POOLINGS, ClassifierHead
 from seqkit.metrics import accuracy
 from seqkit.tasks.base import HttpEndpoint
+from seqkit.tasks.text_length_settings import AUTO, settle_dropout
 from seqkit.text.tokenize import word_tokenize
 from seqkit.text.truncate import SIDES, TruncationReport, truncate
 from seqkit.text.vocab import Vocab
@@ -75,8 +76,10 @@ class ClassifierConfig:
     cnn_widths: tuple[int, ...] = setting((3, 4, 5), minimum=1, maximum=1000)
     # Filters per width; the pooled document vector has len(cnn_widths) x cnn_channels features.
     cnn_channels: int = setting(100, minimum=1, maximum=MAX_WIDTH)
-    # Dropout on the pooled document vector before the output layer, in training only.
-    dropout: float = setting(0.5, minimum=0, below=1)
+    # Dropout on the pooled document vector before the output layer, in training only. "auto": none for
+    # sentences, 0.5 for documents, told apart by the training texts' mean length (seqkit/tasks/
+    # text_length_settings.py); the run's config.yaml holds the number chosen.
+    dropout: float | str = setting(0.5, minimum=0, below=1, choices=(AUTO,), kind="dropout setting")
 
     def __post_init__(self) -> None:
         # ClassifierHead refuses these too; checked here so that `seqkit validate` refuses them as training does.
@@ -174,6 +177,10 @@ class SentimentTask:
             print(message, file=sys.stderr)
         return documents
 
+    def settle_settings(self, recipe: Recipe, train: list[LabelledText]) -> tuple[Recipe, str | None]:
+        """The recipe with the settings it leaves to the data (`head.dropout: auto`) chosen from `train`."""
+        return settle_dropout(recipe, [example.text for example in train])
+
     # ---- vocabularies and features ----------------------------------------------------------------------
     def build_vocabularies(self, recipe: Recipe, train: list[LabelledText]) -> dict[str, Vocab]:
         texts = [e.text for e in train]
@@ -250,6 +257,9 @@ class SentimentTask:
         from seqkit.layers.rnn import build_recurrent_layer
 
         head: ClassifierConfig = recipe.head
+        # Training settles "auto" from its texts before it builds anything; a model built straight from a recipe
+        # (to look at it, or to train it with a loop of one's own) takes the classifier's default.
+        dropout = ClassifierConfig.dropout if head.dropout == AUTO else head.dropout
         if head.context == "rnn":
             context = build_recurrent_layer(recipe.rnn, input_size)
         elif head.context == "cnn":
@@ -261,7 +271,7 @@ class SentimentTask:
         try:
             classes = len(vocabularies["labels"])
             pooling, attention_size = head.pooling, head.attention_size
-            return ClassifierHead(context, input_size, classes, pooling, attention_size, head.dropout)
+            return ClassifierHead(context, input_size, classes, pooling, attention_size, dropout)
         except ValueError as error:
             raise ConfigError(f"head.pooling: {error}") from None
 

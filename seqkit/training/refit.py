@@ -17,7 +17,6 @@ import dataclasses
 import os
 import shutil
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -49,7 +48,6 @@ def refit_on_train_and_dev(build, batches, config, run_dir: Path, epochs: int, e
     from seqkit.model import count_training_data
     from seqkit.training.trainer import Trainer
 
-    started = time.perf_counter()
     folder = Path(run_dir) / REFIT_FOLDER
     shutil.rmtree(folder, ignore_errors=True)  # what an interrupted refit left: it starts again from its beginning
     folder.mkdir(parents=True)
@@ -77,5 +75,4 @@ def refit_on_train_and_dev(build, batches, config, run_dir: Path, epochs: int, e
         "epochs": state.epoch,
         "examples": examples,
         "train_loss": state.history[-1]["train_loss"],
-        "seconds": round(time.perf_counter() - started, 3),
     }
