@@ -49,7 +49,9 @@ def test_refit_trains_the_chosen_epochs_with_the_schedule_of_the_whole_run(tmp_p
     trainer = make_trainer(tmp_path, tmp_path / "run", epochs=5, schedule="linear", learning_rate=0.01)
     trainer.evaluate = None
     trainer.last_epoch = 2
+    trainer.checkpoints = False
     state = trainer.fit()
+    assert not (tmp_path / "run" / "checkpoints").exists()  # a refit starts again from its beginning
     assert state.epoch == 2 and state.best_epoch == 2
     assert [record["epoch"] for record in state.history] == [1, 2]
     assert not any(name.startswith("dev_") for name in state.history[-1])

@@ -67,6 +67,7 @@ def refit_on_train_and_dev(build, batches, config, run_dir: Path, epochs: int, e
         seed=config.seed,
         show_progress=show_progress,
         last_epoch=epochs,
+        checkpoints=False,
     )
     state = trainer.fit()
     os.replace(folder / WEIGHTS, Path(run_dir) / WEIGHTS)

@@ -52,12 +52,14 @@ class Trainer:
         show_progress: bool | None = None,
         after_epoch: Callable[[list[dict]], None] | None = None,
         last_epoch: int | None = None,
+        checkpoints: bool = True,
     ):
         """`after_epoch(history)` runs in the main process after each epoch's log.jsonl is written.
 
         Without `evaluate` (a refit on train + dev, seqkit/training/refit.py) nothing is scored and every epoch's
         weights replace the last. `last_epoch` stops training after that epoch while the learning-rate schedule
-        still runs over `config.epochs`, as it did in the run whose best epoch it was.
+        still runs over `config.epochs`, as it did in the run whose best epoch it was. Without `checkpoints`
+        nothing is saved for --resume (a refit, which starts again from its beginning, has no use for it).
         """
         self.model = model
         self.config = config
@@ -68,6 +70,7 @@ class Trainer:
         self.seed = seed
         self.show_progress = show_progress
         self.after_epoch = after_epoch
+        self.checkpoints = checkpoints
         self.last_epoch = min(config.epochs, last_epoch) if last_epoch is not None else config.epochs
         self.optimizer = build_optimizer(model.parameters(), config)
         # The model is already where it should run (api.train moves it); batches follow it there.
@@ -199,6 +202,8 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Replace checkpoints/last with this moment of training (every process's RNG; rank 0 writes)."""
+        if not self.checkpoints:
+            return
         rng_states = distributed.gather_rng_states()
         if self.rank == 0:
             save_last_checkpoint(self.run_dir, self.model, self.optimizer, self.state, rng_states)
