@@ -190,9 +190,13 @@ def train(
 
 
 def refit_examples(config: Recipe, splits: dict) -> list:
-    """Train and dev together, for `train.refit`; refused where a split is streamed rather than held in memory."""
+    """Train and dev together, for `train.refit`; refused where a split is streamed rather than held in memory,
+    and by a task whose training depends on scoring dev (its `refit_refusal` says why)."""
     from seqkit.runtime import distributed
 
+    refusal = getattr(get_task(config.task), "refit_refusal", None)
+    if refusal:
+        raise ConfigError(f"train.refit: {refusal}")
     if not all(isinstance(splits[name], list) for name in ("train", "valid")):
         raise ConfigError("train.refit: needs train and dev read into memory; this data is streamed")
     if distributed.world_size() > 1:

@@ -91,3 +91,13 @@ def test_the_refit_takes_the_last_of_the_epochs_tied_at_the_best_dev_score():
 def test_refit_refuses_averaging_in_one_line():
     with pytest.raises(ConfigError, match=r"^train.refit: cannot be combined with train.average_last"):
         api.load_recipe("sentiment", "my_texts", ["train.refit=true", "train.average_last=2"])
+
+
+def test_a_task_whose_training_reads_dev_refuses_the_refit_before_writing(tmp_path):
+    from conftest import write_tiny_task1
+
+    data = write_tiny_task1(tmp_path / "babi")
+    settings = ["data.task=1", "train.refit=true"]
+    with pytest.raises(ConfigError, match=r"^train.refit: the memory network's linear start is ended by its"):
+        api.train("babi", "babi_1k", data, tmp_path / "run", settings, show_progress=False)
+    assert not (tmp_path / "run").exists()

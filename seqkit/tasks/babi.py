@@ -130,6 +130,9 @@ class BabiTask:
     # The memory network embeds words with its own tied matrices (head.embedding_size) and reads no other encoder;
     # seqkit/model.py refuses the others rather than train silently without them.
     encoder_features = ("embedding",)
+    # Linear start ends inside the end-of-epoch validation pass (advance_linear_start), which a refit on train
+    # and validation together does not have: its model would never put the hop softmaxes back.
+    refit_refusal = "the memory network's linear start is ended by its validation pass, which a refit has none of"
 
     # ---- data -------------------------------------------------------------------------------------------
     def load_splits(self, recipe: Recipe, data_dir: Path | None, splits: tuple[str, ...]) -> dict:

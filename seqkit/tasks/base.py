@@ -74,6 +74,8 @@ class Task(Protocol):
     - `settle_settings(recipe, train) -> (recipe, note)`: the recipe with the settings it leaves to the training
       data (`auto` values) chosen from the training examples, before anything is built from it, and a line
       saying what was chosen (or None); config.yaml then holds the chosen values.
+    - `refit_refusal`: why `train.refit` cannot serve the task (its training depends on scoring dev), refused in
+      one line before anything is written.
     - `report(scores) -> str`: a readable table that `seqkit evaluate` prints instead of the JSON scores.
     - `download(data, folder)`: fetch the data set when the data folder lacks it.
 
