@@ -77,8 +77,8 @@ class ClassifierConfig:
     # Filters per width; the pooled document vector has len(cnn_widths) x cnn_channels features.
     cnn_channels: int = setting(100, minimum=1, maximum=MAX_WIDTH)
     # Dropout on the pooled document vector before the output layer, in training only. "auto": none for
-    # sentences, 0.5 for documents, told apart by the training texts' mean length (seqkit/tasks/
-    # text_length_settings.py); the run's config.yaml holds the number chosen.
+    # sentences, 0.5 for documents, told apart by the training texts' mean length
+    # (seqkit/tasks/text_length_settings.py); the run's config.yaml holds the number chosen.
     dropout: float | str = setting(0.5, minimum=0, below=1, choices=(AUTO,), kind="dropout setting")
 
     def __post_init__(self) -> None:
