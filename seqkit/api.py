@@ -123,17 +123,18 @@ def train(
             if settled and main_process:
                 print(f"note: {settled}", file=sys.stderr)
         # A refit trains its final model on both splits, so its vocabularies hold the words of both.
-        known = refit_examples(config, splits) if config.train.refit else splits["train"]
+        both_splits = refit_examples(config, splits) if config.train.refit else None
+        known = both_splits or splits["train"]
         vocabularies = read_vocabularies(out) if resume else task.build_vocabularies(config, known)
 
-        def untrained_model() -> torch.nn.Module:
+        def untrained_model(warm_start: bool) -> torch.nn.Module:
             model = build_model(config, vocabularies)
-            if config.rnn.init_from is not None and not resume:  # a resumed run reads its own weights back
+            if config.rnn.init_from is not None and warm_start:
                 initialise_recurrent_layer(model, config.rnn.init_from)
             return model.to(target)
 
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
-        model = untrained_model()
+        model = untrained_model(warm_start=not resume)  # a resumed run reads its own weights back
         batches = task.training_batches(config, vocabularies, splits["train"])
         if not resume:  # the ratios are counted on the first epoch's batches, which training then reuses
             batches = count_training_data(model, batches)
@@ -160,15 +161,15 @@ def train(
             if main_process:
                 pictures.finish(state.history)
                 refitted = None
-                if config.train.refit and state.best_epoch:
-                    examples = refit_examples(config, splits)
+                if both_splits is not None and state.best_epoch:
                     refitted = refit_on_train_and_dev(
-                        untrained_model,
-                        task.training_batches(config, vocabularies, examples),
+                        # A new model, warm-started like the first run's, even when this run was resumed.
+                        lambda: untrained_model(warm_start=True),
+                        task.training_batches(config, vocabularies, both_splits),
                         config,
                         folder,
                         refit_epochs(state.history, task.metric),
-                        len(examples),
+                        len(both_splits),
                         show_progress,
                     )
                 # The trainer scored the best epoch on dev already; its log record holds those scores.
