@@ -21,20 +21,25 @@ import time
 from pathlib import Path
 
 
-def dev_curve(recipe: str, folder: Path, overrides: list[str], run: Path) -> dict:
-    """Train once; the best dev accuracy, its epoch, every epoch's dev accuracy and the wall seconds."""
+def train_quietly(recipe: str, folder: Path, overrides: list[str], run: Path) -> None:
+    """Train the sentiment `recipe` on `folder` into `run` on one thread, its console output swallowed."""
     import torch
 
     from seqkit import api
 
     torch.set_num_threads(1)
-    started = time.perf_counter()
     quiet = io.StringIO()
     with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
         settings = ["train.threads=1", *overrides]
         api.train(
             "sentiment", recipe, data_dir=folder, out=run, overrides=settings, overwrite=True, show_progress=False
         )
+
+
+def dev_curve(recipe: str, folder: Path, overrides: list[str], run: Path) -> dict:
+    """Train once; the best dev accuracy, its epoch, every epoch's dev accuracy and the wall seconds."""
+    started = time.perf_counter()
+    train_quietly(recipe, folder, overrides, run)
     seconds = time.perf_counter() - started
     log = [json.loads(line) for line in (run / "log.jsonl").read_text(encoding="utf-8").splitlines() if line]
     curve = [round(entry["dev_accuracy"], 2) for entry in log]

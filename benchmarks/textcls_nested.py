@@ -16,8 +16,6 @@ appended to --log.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import random
@@ -25,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.textcls import train_fasttext
+from benchmarks.textcls_dev import train_quietly
 
 
 def training_rows(root: Path, corpus: str) -> tuple[str, list[str]]:
@@ -52,17 +51,10 @@ def cut(header: str, rows: list[str], seed: int, folder: Path) -> Path:
 
 def held_out_accuracy(recipe: str, folder: Path, overrides: list[str], run: Path) -> float:
     """Train on the cut's train.tsv as a user would, then score once on its held-out test.tsv."""
-    import torch
-
     from seqkit import api
 
-    torch.set_num_threads(1)
-    quiet = io.StringIO()
-    with contextlib.redirect_stderr(quiet), contextlib.redirect_stdout(quiet):
-        settings = ["train.threads=1", *overrides]
-        api.train("sentiment", recipe, data_dir=folder, out=run, overrides=settings, overwrite=True,
-                  show_progress=False)
-        return api.evaluate(run, "test", data_dir=folder)["accuracy"]
+    train_quietly(recipe, folder, overrides, run)
+    return api.evaluate(run, "test", data_dir=folder)["accuracy"]
 
 
 def main(argv: list[str] | None = None) -> None:
