@@ -17,10 +17,13 @@ import dataclasses
 import os
 import shutil
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
+from torch import nn
 
+from seqkit.config import Recipe
 from seqkit.run_dirs.layout import CHECKPOINTS, WEIGHTS
 
 REFIT_FOLDER = Path(CHECKPOINTS) / "refit"
@@ -40,7 +43,15 @@ def refit_epochs(history: list[dict], metric: str) -> int:
     return max(epoch for epoch, score in enumerate(scores, start=1) if score == best)
 
 
-def refit_on_train_and_dev(build, batches, config, run_dir: Path, epochs: int, examples: int, show_progress) -> dict:
+def refit_on_train_and_dev(
+    build: Callable[[], nn.Module],
+    batches: Callable[[int], Iterable[dict]],
+    config: Recipe,
+    run_dir: Path,
+    epochs: int,
+    examples: int,
+    show_progress: bool | None,
+) -> dict:
     """Train `build()`'s model on `batches` (train and dev together) for `epochs` epochs; returns a summary.
 
     `build` makes the untrained model (it is called after the seed is set, so its initial weights are those of
