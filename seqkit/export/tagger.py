@@ -58,13 +58,14 @@ class EmissionNetwork(nn.Module):
         words = inputs[0]  # (B, T)
         encoded = self.encoder(dict(zip(self.features, inputs, strict=True)))  # (B, T, D_in)
         outputs, state = self.rnn(encoded)  # (B, T, D), (layers * directions, B, H)
-        slot_logits = self.head.slot_output(outputs)  # (B, T, C_tags)
-        if self.head.intent_output is None:
-            return slot_logits, slot_logits.new_zeros(words.size(0), 0)
+        intent_outputs, intent_state = outputs, state
         if self.intent_rnn is not None:
-            outputs, state = self.intent_rnn(encoded)  # (B, T, D), (directions, B, H)
+            intent_outputs, intent_state = self.intent_rnn(encoded)  # (B, T, D), (directions, B, H)
         mask = torch.ones_like(words, dtype=torch.bool)  # (B, T): no padding, so every position counts
-        return slot_logits, self.head.intent_logits(outputs, self.final(state), mask)  # (B, C_intents)
+        slot_logits, intent_logits, _ = self.head.scores(outputs, intent_outputs, self.final(intent_state), mask)
+        if intent_logits is None:
+            return slot_logits, slot_logits.new_zeros(words.size(0), 0)
+        return slot_logits, intent_logits  # (B, T, C_tags), (B, C_intents)
 
     def final(self, state: torch.Tensor | tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         """The last layer's final hidden state of each direction, side by side: (B, D)."""

@@ -15,6 +15,8 @@ With "tokens" the intent is instead predicted at every position from that positi
 tokens' distributions, a soft vote in which no single state has to carry the whole utterance.
 With an `intent_context` (head.intent_encoder) the intent reads a recurrent layer of its own over the same
 encoded input, and the two tasks share only the input encoder.
+With a `slot_gate` (Goo et al. 2018, seqkit/layers/slot_gate.py) the vector the intent is scored from also
+gates what each position adds to its state before the tag scores, so the intent informs every tag directly.
 
 The slot loss is summed over a sentence's tokens (the CRF's negative log-likelihood is a per-sentence quantity
 too) and both losses are averaged over the batch.
@@ -28,6 +30,7 @@ from torch import nn
 from seqkit.heads import HeadOutput
 from seqkit.layers.crf import CRF
 from seqkit.layers.pooling import AttentionPooling, max_pool
+from seqkit.layers.slot_gate import SlotGate
 
 INTENT_POOLINGS = ("max", "attention", "max+attention", "tokens")
 
@@ -44,11 +47,13 @@ class TaggerHead(nn.Module):
         intent_pooling: str = "max",
         intent_attention_size: int = 100,
         intent_context: nn.Module | None = None,
+        slot_gate: str = "none",
     ):
         """`context` maps ((B, T, D_in), (B,)) to ((B, T, D), (B, D)) and exposes `output_dim` = D.
 
         `intent_context`, when given, is a second recurrent layer of the same output width that the intent reads
-        instead of `context` (the two tasks then share only the input encoder).
+        instead of `context` (the two tasks then share only the input encoder). `slot_gate`: "none", "full" (slot
+        attention and the gate) or "intent" (the gate on each position's own state); it needs a pooled intent.
         """
         super().__init__()
         self.context = context
@@ -70,6 +75,11 @@ class TaggerHead(nn.Module):
         if num_intents and "attention" in self.intent_summaries:
             self.intent_attention = AttentionPooling(context.output_dim, intent_attention_size)
         self.intent_context = intent_context if num_intents else None
+        self.slot_gate = None
+        if slot_gate != "none":
+            if not num_intents or self.intent_by_tokens:
+                raise ValueError(f"slot gate {slot_gate!r}: the gate reads an intent pooled over time")
+            self.slot_gate = SlotGate(context.output_dim, width, attention=slot_gate == "full")
 
     def forward(self, encoded: torch.Tensor, batch: dict[str, torch.Tensor]) -> HeadOutput:
         """encoded (B, T, D_in); batch["lengths"] (B,); optional targets batch["tags"] (B, T), batch["intent"] (B,)."""
@@ -77,20 +87,17 @@ class TaggerHead(nn.Module):
         mask = torch.arange(encoded.size(1), device=encoded.device).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         outputs, final = self.context(encoded, lengths)  # (B, T, D), (B, D)
         outputs = self.dropout(outputs)
-        slot_logits = self.slot_output(outputs)  # (B, T, C_tags)
+        # The intent reads the tagger's states, or those of its own recurrent layer.
+        intent_outputs, intent_final = outputs, final
+        if self.intent_context is not None:
+            intent_outputs, intent_final = self.intent_context(encoded, lengths)  # (B, T, D), (B, D)
+            intent_outputs = self.dropout(intent_outputs)
+        if self.intent_output is not None and not self.intent_by_tokens:
+            intent_final = self.dropout(intent_final)
+        slot_logits, intent_logits, token_intent_logits = self.scores(outputs, intent_outputs, intent_final, mask)
         extras = {"mask": mask}
-        token_intent_logits = None
-        if self.intent_output is not None:
-            # The intent reads the tagger's states, or those of its own recurrent layer.
-            intent_outputs, intent_final = outputs, final
-            if self.intent_context is not None:
-                intent_outputs, intent_final = self.intent_context(encoded, lengths)  # (B, T, D), (B, D)
-                intent_outputs = self.dropout(intent_outputs)
-            if self.intent_by_tokens:
-                token_intent_logits = self.intent_output(intent_outputs)  # (B, T, C_intents)
-                extras["intent_logits"] = soft_vote(token_intent_logits, mask)
-            else:
-                extras["intent_logits"] = self.intent_logits(intent_outputs, self.dropout(intent_final), mask)
+        if intent_logits is not None:
+            extras["intent_logits"] = intent_logits
         loss = None
         if "tags" in batch:
             tags = batch["tags"]
@@ -108,24 +115,37 @@ class TaggerHead(nn.Module):
                     token_intent_logits.transpose(1, 2), targets, ignore_index=-100, reduction="none"
                 )  # (B, T)
                 loss = loss + self.intent_weight * per_token.sum(dim=1).mean()
-            elif self.intent_output is not None and "intent" in batch:
-                intent_loss = nn.functional.cross_entropy(extras["intent_logits"], batch["intent"])
+            elif intent_logits is not None and "intent" in batch:
+                intent_loss = nn.functional.cross_entropy(intent_logits, batch["intent"])
                 loss = loss + self.intent_weight * intent_loss
         return HeadOutput(loss, slot_logits, extras)
 
-    def intent_logits(self, outputs: torch.Tensor, final: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """outputs (B, T, D), final states (B, D), mask (B, T) -> intent logits (B, C_intents).
+    def scores(
+        self, outputs: torch.Tensor, intent_outputs: torch.Tensor, intent_final: torch.Tensor, mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """The tagger's states (B, T, D), the intent's states (B, T, D) and final states (B, D), mask (B, T) ->
+        slot logits (B, T, C_tags), intent logits (B, C_intents) or None, and the per-token intent logits
+        (B, T, C_intents) when voting by tokens. Training and the ONNX export both score through here."""
+        intent_logits = token_intent_logits = intent_vector = None
+        if self.intent_output is not None and self.intent_by_tokens:
+            token_intent_logits = self.intent_output(intent_outputs)  # (B, T, C_intents)
+            intent_logits = soft_vote(token_intent_logits, mask)
+        elif self.intent_output is not None:
+            intent_vector = self.intent_features(intent_outputs, intent_final, mask)  # (B, F)
+            intent_logits = self.intent_output(intent_vector)
+        if self.slot_gate is not None:
+            outputs = self.slot_gate(outputs, intent_vector, mask)  # (B, T, D)
+        return self.slot_output(outputs), intent_logits, token_intent_logits
 
-        Voting by tokens, the logits are the log of the mean token distribution (see `soft_vote`).
-        """
-        if self.intent_by_tokens:
-            return soft_vote(self.intent_output(outputs), mask)
+    def intent_features(self, outputs: torch.Tensor, final: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """outputs (B, T, D), final states (B, D), mask (B, T) -> what the intent is scored from: each pooled
+        summary of the outputs beside the final states, (B, F)."""
         summaries = []
         if "max" in self.intent_summaries:
             summaries.append(max_pool(outputs, mask))  # (B, D)
         if self.intent_attention is not None:
             summaries.append(self.intent_attention(outputs, mask)[0])  # (B, D)
-        return self.intent_output(torch.cat([*summaries, final], dim=-1))
+        return torch.cat([*summaries, final], dim=-1)
 
     def decode_tags(self, output: HeadOutput) -> list[list[int]]:
         """Best tag ids of each sentence, trimmed to its length."""

@@ -24,6 +24,7 @@ from seqkit.encoders import featurize_tokens, lexicon_words, needed_features
 from seqkit.errors import ConfigError, InputError
 from seqkit.heads.tagger import INTENT_POOLINGS, TaggerHead
 from seqkit.layers.crf import bio_constraints
+from seqkit.layers.slot_gate import SLOT_GATES
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
 from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.vocab import Vocab
@@ -95,6 +96,17 @@ class TaggerConfig:
     intent_encoder: bool = False
     # Dropout on the recurrent states before the tag and intent scores, in training only.
     dropout: float = setting(0.3, minimum=0, below=1)
+    # The slot gate of Goo et al. (2018): the vector the intent is scored from gates what each word adds to its
+    # state before the tag scores. "full": slot attention over the sentence, gated; "intent": the gate on each
+    # word's own state; "none": no gate. Needs the intent, pooled over time (not "tokens").
+    slot_gate: str = setting("none", choices=SLOT_GATES, kind="slot gate")
+
+    def __post_init__(self) -> None:
+        if self.slot_gate != "none" and (not self.intent or self.intent_pooling == "tokens"):
+            raise ConfigError(
+                f"head.slot_gate: {self.slot_gate!r} reads the intent pooled over time; it needs head.intent: true "
+                "and an intent_pooling other than tokens"
+            )
 
 
 class SlotFillingTask:
@@ -219,6 +231,7 @@ class SlotFillingTask:
                 if head.intent_encoder and head.intent
                 else None
             ),
+            slot_gate=head.slot_gate,
         )
         if tagger.crf is not None:
             tagger.crf.set_allowed(*bio_constraints(vocabularies["tags"].tokens))
