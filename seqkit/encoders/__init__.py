@@ -53,7 +53,7 @@ ENCODERS: dict[str, tuple[str, Callable[[EncoderConfig, Vocab], nn.Module]]] = {
     "pretrained": (
         PretrainedEncoder.feature,
         # EncoderConfig refuses the pretrained encoder without a model name, so it is set here.
-        lambda config, vocab, classes: PretrainedEncoder(config.pretrained_model),
+        lambda config, vocab, classes: PretrainedEncoder(config.pretrained_model, config.pretrained_layers),
     ),
     "naive_bayes": (NaiveBayesEncoder.feature, lambda config, vocab, classes: _naive_bayes(config, vocab, classes)),
 }

@@ -142,9 +142,14 @@ class PretrainedEncoder(nn.Module):
 
     feature = "pieces"
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, layers: int = 1):
+        """`layers`: each word's vector is the mean of the transformer's last this many layers."""
         super().__init__()
         model = _from_pretrained(name, "AutoModel")
+        available = model.config.num_hidden_layers
+        if not 1 <= layers <= available:
+            raise ConfigError(f"encoder.pretrained_layers: {name} has {available} layers, got {layers}")
+        self.layers = layers
         model.eval().requires_grad_(False)
         # Kept out of the module tree on purpose: the frozen weights are neither saved in the run dir nor handed
         # to the optimiser, and train() cannot switch their dropout on.
@@ -218,7 +223,11 @@ class PretrainedEncoder(nn.Module):
         counts = [len(word) for word in words]
         pieces = [piece - 1 for word in words for piece in word]
         sequence = torch.tensor([[self.begin_id, *pieces, self.end_id]], device=device)  # (1, P + 2)
-        states = model(input_ids=sequence).last_hidden_state[0, 1:-1]  # (P, D)
+        if self.layers == 1:
+            states = model(input_ids=sequence).last_hidden_state[0, 1:-1]  # (P, D)
+        else:
+            hidden = model(input_ids=sequence, output_hidden_states=True).hidden_states  # layers + 1 x (1, P + 2, D)
+            states = torch.stack(hidden[-self.layers :]).mean(dim=0)[0, 1:-1]  # (P, D)
         if not words:
             return states  # (0, D)
         # Word by word rather than by index_add_, whose atomic additions on a GPU come in no fixed order.
