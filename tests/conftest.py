@@ -184,7 +184,7 @@ def tiny_bert(tmp_path_factory) -> str:
     config = transformers.BertConfig(
         vocab_size=len(lexicon),
         hidden_size=16,
-        num_hidden_layers=1,
+        num_hidden_layers=2,  # two, so that averaging the last layers has layers to average
         num_attention_heads=2,
         intermediate_size=32,
         max_position_embeddings=64,

@@ -21,13 +21,15 @@ from seqkit.predict.tagger import Tagger
 from conftest import TINY_ATIS, write_recipe
 
 
-def reference_vectors(name: str, tokens: list[str]) -> torch.Tensor:
-    """The transformer read directly on [CLS] pieces [SEP], each word the mean of its pieces: (T, D)."""
+def reference_vectors(name: str, tokens: list[str], layers: int = 1) -> torch.Tensor:
+    """The transformer read directly on [CLS] pieces [SEP], each word the mean of its pieces in the mean of the
+    last `layers` layers: (T, D)."""
     tokenizer = transformers.AutoTokenizer.from_pretrained(name)
     model = transformers.AutoModel.from_pretrained(name).eval()
     encoded = tokenizer(tokens, is_split_into_words=True, return_tensors="pt")
     with torch.no_grad():
-        states = model(**encoded).last_hidden_state[0]  # (P + 2, D)
+        hidden = model(**encoded, output_hidden_states=True).hidden_states  # layers + 1 x (1, P + 2, D)
+        states = sum(hidden[-layers:])[0] / layers  # (P + 2, D)
     word_of_piece = encoded.word_ids(0)
     return torch.stack(
         [states[[p for p, w in enumerate(word_of_piece) if w == word]].mean(dim=0) for word in range(len(tokens))]
@@ -78,6 +80,20 @@ def test_word_vectors_match_the_transformer_read_directly_whatever_the_batch(tin
     for row, tokens in enumerate(sentences):
         torch.testing.assert_close(output[row, : len(tokens)], reference_vectors(tiny_bert, tokens), atol=1e-5, rtol=0)
         assert output[row, len(tokens) :].abs().sum() == 0  # padding words stay zero
+
+
+def test_word_vectors_can_average_the_last_layers(tiny_bert):
+    layers = transformers.AutoConfig.from_pretrained(tiny_bert).num_hidden_layers
+    assert layers >= 2
+    sentences = [["flights", "to", "bonn", "on", "monday"], ["show", "fare"]]
+    averaged = PretrainedEncoder(tiny_bert, layers=2)(batch_of(tiny_bert, sentences)["pieces"])  # (2, 5, 16)
+    last = PretrainedEncoder(tiny_bert)(batch_of(tiny_bert, sentences)["pieces"])
+    for row, tokens in enumerate(sentences):
+        expected = reference_vectors(tiny_bert, tokens, layers=2)
+        torch.testing.assert_close(averaged[row, : len(tokens)], expected, atol=1e-5, rtol=0)
+    assert not torch.allclose(averaged, last, atol=1e-3)  # the lower layer really enters
+    with pytest.raises(ConfigError, match=rf"^encoder.pretrained_layers: .* has {layers} layers, got {layers + 1}$"):
+        PretrainedEncoder(tiny_bert, layers=layers + 1)
 
 
 def test_each_sentence_is_encoded_once_and_remembered(tiny_bert):
