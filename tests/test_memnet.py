@@ -34,8 +34,24 @@ def test_position_encoded_sentence_is_the_weighted_sum_of_its_word_vectors():
     words = torch.tensor([[2, 3, 4, 0]])  # (1, L): three words and padding
     vectors = network.embeddings[0].weight[torch.tensor([2, 3, 4])]  # (3, 2)
     weights = torch.tensor([[4 / 3, 2 / 3], [1.0, 1.0], [2 / 3, 4 / 3]])
-    sentence = network._sentences(0, words, network._word_weights(words))[0]
-    assert torch.allclose(sentence, (weights * vectors).sum(dim=0), atol=1e-6)
+    (sentences,) = network._sentences([0], words, network._word_weights(words))  # (1, d)
+    assert torch.allclose(sentences[0], (weights * vectors).sum(dim=0), atol=1e-6)
+
+
+@pytest.mark.parametrize("position_encoded", [True, False])
+def test_reading_several_word_matrices_at_once_gives_each_its_own_sentence_vectors(position_encoded):
+    network = MemoryNetwork(vocab_size=9, embedding_size=3, hops=3, temporal=False, position_encoded=position_encoded)
+    words = torch.tensor([[[2, 3, 4, 0], [5, 0, 0, 0]], [[6, 7, 8, 2], [0, 0, 0, 0]]])  # (B, M, L)
+    weights = network._word_weights(words)
+    together = network._sentences([0, 1, 2, 3], words, weights)  # 4 x (B, M, d)
+    for index, found in enumerate(together):
+        (alone,) = network._sentences([index], words, weights)
+        assert torch.allclose(found, alone, atol=1e-6)
+        # Each matrix's own vectors: the sum over words of that matrix's rows (weighted when position-encoded).
+        rows = network.embeddings[index].weight[words]  # (B, M, L, d)
+        if position_encoded:
+            rows = rows * position_encoding((words != 0).sum(dim=-1), words.size(-1), 3)
+        assert torch.allclose(found, rows.sum(dim=2), atol=1e-6)
 
 
 def test_temporal_encoding_gives_age_zero_to_the_most_recent_sentence():
@@ -96,8 +112,8 @@ def test_unused_slots_take_their_share_of_attention_as_zero_score_memories():
     batch = collate_questions([example([2, 3]), example([1, 4, 2]), example([])], memory_size=6)
     with torch.no_grad():
         attention = network(batch).extras["attention"][:, 0]  # (B, M = 3)
-        state = network._sentences(0, batch["question"], network._word_weights(batch["question"]))  # (B, d)
-        memories = network._memories(0, batch, network._word_weights(batch["story"]))  # (B, M, d)
+        (state,) = network._sentences([0], batch["question"], network._word_weights(batch["question"]))  # (B, d)
+        memories = network._memories(batch)[0]  # (B, M, d)
         scores = torch.einsum("bmd,bd->bm", memories, state)
     # The authors' memory of 6 slots: real memories, then unused slots that score exp(0) = 1 each.
     first = torch.cat([scores[0, :2], torch.zeros(4)]).softmax(dim=0)

@@ -75,7 +75,7 @@ def test_closed_gates_skip_every_hop_so_the_story_is_ignored():
     batch = batch_of_three()
     other_story = collate_questions([example([1]), example([5, 5]), example([2, 2, 2, 2])], memory_size=50)
     # The question's own vector, answered through W = C^K: u never changes.
-    question = model._sentences(0, batch["question"], model._word_weights(batch["question"]))  # (B, d)
+    (question,) = model._sentences([0], batch["question"], model._word_weights(batch["question"]))  # (B, d)
     expected = (question @ model.embeddings[-1].weight.T)[:, 1:]
     assert torch.allclose(answer_logits(model, batch), expected, atol=1e-5)
     assert torch.allclose(answer_logits(model, other_story), expected, atol=1e-5)

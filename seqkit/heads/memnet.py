@@ -151,23 +151,35 @@ class MemoryNetwork(nn.Module):
         k = torch.arange(1, self.embedding_size + 1, dtype=torch.float32, device=device)
         return 4 * (k - (self.embedding_size + 1) / 2) / self.embedding_size
 
-    def _sentences(self, index: int, words: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
-        """Sentence vectors of (..., L) word ids with matrix `index`: (..., d)."""
-        table = self.embeddings[index].weight  # (V, d)
+    def _sentences(self, indices: list[int], words: torch.Tensor, weights: torch.Tensor | None) -> list[torch.Tensor]:
+        """Sentence vectors of (..., L) word ids with each of the word matrices `indices`: a list of (..., d).
+
+        The matrices are read in one pass over the words: their tables side by side make one (V, n d) table.
+        embedding_bag's cost is mostly per word id (and its backward pass sorts the ids), not per number, so
+        reading the story once for all the matrices the hops use, instead of once per matrix, saves most of
+        its time."""
+        tables = [self.embeddings[index].weight for index in indices]
+        table = torch.cat(tables, dim=1) if len(tables) > 1 else tables[0]  # (V, n d)
         flat = words.reshape(-1, words.shape[-1])  # (N, L)
-        vectors = functional.embedding_bag(flat, table, mode="sum", padding_idx=self.pad_id)  # (N, d)
+        vectors = functional.embedding_bag(flat, table, mode="sum", padding_idx=self.pad_id)  # (N, n d)
         if weights is not None:
             ordered = functional.embedding_bag(
                 flat, table, mode="sum", per_sample_weights=weights.reshape(flat.shape), padding_idx=self.pad_id
-            )  # (N, d): sum_j b_j E w_j
-            vectors = vectors + self.dimension_factors * ordered
-        return vectors.reshape(*words.shape[:-1], self.embedding_size)  # (..., d)
+            )  # (N, n d): sum_j b_j E w_j
+            vectors = vectors + self.dimension_factors.repeat(len(tables)) * ordered
+        vectors = vectors.reshape(*words.shape[:-1], table.size(1))  # (..., n d)
+        return list(vectors.split(self.embedding_size, dim=-1))  # n x (..., d)
 
-    def _memories(self, index: int, batch: dict[str, torch.Tensor], weights: torch.Tensor | None) -> torch.Tensor:
-        memories = self._sentences(index, batch["story"], weights)  # (B, M, d)
+    def _memories(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
+        """The story's memory vectors (B, M, d) under each matrix the hops read, by matrix index."""
+        # Adjacent hops share matrices: each is read once, and all of them in one pass over the story.
+        indices = sorted({index for hop in range(self.hops) for index in self._matrices(hop)})
+        story = self._sentences(indices, batch["story"], self._word_weights(batch["story"]))  # n x (B, M, d)
+        memories = dict(zip(indices, story, strict=True))
         if self.temporal:
-            time_index = index if self.tying == "adjacent" else index - 1
-            memories = memories + self.times[time_index](batch["time"])  # (B, M, d)
+            for index in indices:
+                time_index = index if self.tying == "adjacent" else index - 1
+                memories[index] = memories[index] + self.times[time_index](batch["time"])  # (B, M, d)
         return memories
 
     def forward(self, batch: dict[str, torch.Tensor]) -> HeadOutput:
@@ -175,15 +187,11 @@ class MemoryNetwork(nn.Module):
         if self.training and bool(self.linear_start_done) and bool(self.linear_attention):
             self.linear_attention.fill_(False)  # linear start has ended: re-insert the hop softmaxes
         mask = batch["memory_mask"].bool()  # (B, M)
-        state = self._sentences(0, batch["question"], self._word_weights(batch["question"]))  # (B, d)
-        story_weights = self._word_weights(batch["story"])  # (B, M, L) or None
+        (state,) = self._sentences([0], batch["question"], self._word_weights(batch["question"]))  # (B, d)
+        memories = self._memories(batch)
         attentions = []
-        memories: dict[int, torch.Tensor] = {}  # adjacent hops share matrices: embed the story once each
         for hop in range(self.hops):
             input_index, output_index = self._matrices(hop)
-            for index in (input_index, output_index):
-                if index not in memories:
-                    memories[index] = self._memories(index, batch, story_weights)  # (B, M, d)
             inputs, outputs = memories[input_index], memories[output_index]
             scores = torch.einsum("bmd,bd->bm", inputs, state)  # (B, M)
             if bool(self.linear_attention):
