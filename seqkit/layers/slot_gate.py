@@ -8,7 +8,7 @@ sentence's intent vector, decides how much of that context is added to the word'
     g_i = v . tanh(c_i + W c_intent)          one number per word
     h_i' = h_i + g_i c_i                      what the tag layer reads
 
-Goo et al. score the slot attention with a feed-forward network; here it is the bilinear score h_i' W h_j of
+Goo et al. score the slot attention with a feed-forward network; here it is the bilinear score h_i^T W h_j of
 Luong et al. (2015), scaled by the square root of the width, which needs no (B, T, T, D) tanh tensor (tanh is
 the slowest elementwise kernel on the CPUs seqkit targets). Attention reads real positions only, so a sentence
 gets the same states alone as in a padded batch.
