@@ -109,6 +109,8 @@ class MemoryNetwork(nn.Module):
         self.register_buffer("best_linear_loss", torch.tensor(float("inf")))
         # a_k of the position encoding, made once rather than five times a step; not saved with the weights.
         self.register_buffer("dimension_factors", self._dimension_factors(torch.device("cpu")), persistent=False)
+        # Every word matrix the hops read the story with (adjacent hops share one), read in one pass per batch.
+        self.story_matrices = sorted({index for hop in range(hops) for index in self._matrices(hop)})
         for parameter in self.parameters():
             nn.init.normal_(parameter, std=init_std)
         for embedding in self.embeddings:
@@ -172,8 +174,7 @@ class MemoryNetwork(nn.Module):
 
     def _memories(self, batch: dict[str, torch.Tensor]) -> dict[int, torch.Tensor]:
         """The story's memory vectors (B, M, d) under each matrix the hops read, by matrix index."""
-        # Adjacent hops share matrices: each is read once, and all of them in one pass over the story.
-        indices = sorted({index for hop in range(self.hops) for index in self._matrices(hop)})
+        indices = self.story_matrices
         story = self._sentences(indices, batch["story"], self._word_weights(batch["story"]))  # n x (B, M, d)
         memories = dict(zip(indices, story, strict=True))
         if self.temporal:

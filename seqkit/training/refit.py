@@ -35,8 +35,7 @@ def refit_epochs(history: list[dict], metric: str) -> int:
     The run keeps the first of tied epochs (a later one is no better on dev), but a fresh model trained for that
     few epochs can be far from it: on a synthetic corpus of 300 texts whose dev split every epoch scored
     perfectly, one epoch left the refit model undertrained (81.7% on its test texts against the chosen model's
-    100%). Of equally good epochs the refit
-    takes the most training.
+    100%). Of equally good epochs the refit takes the most training.
     """
     scores = [record.get(f"dev_{metric}") for record in history]
     best = max(score for score in scores if score is not None)
