@@ -47,6 +47,9 @@ class Goal:
     metric: str  # the task's selection metric on dev (its log.jsonl has dev_<metric>)
     limit_seconds: float  # the time goal
     test_floor: dict[str, float]  # test figures the checkpoint must reach (higher is better)
+    # A dev target set by the goal itself, for a goal short of what the record reaches (Multi30k's 15-minute
+    # one); None: the record's best dev figure less MARGIN.
+    fixed_target: float | None = None
 
 
 GOALS = {
@@ -55,8 +58,12 @@ GOALS = {
         "atis", "slot-filling", "slot-filling/atis-seed1", "slot_f1", 120, {"slot_f1": 95.5, "intent_accuracy": 97.0}
     ),  # fmt: skip
     "conll2003": Goal("conll2003", "slot-filling", "slot-filling/conll2003", "slot_f1", 600, {"slot_f1": 85.0}),
+    # Two goals for one recipe: 36 test BLEU within 15 minutes, and the recipe's full figure within 25.
     "multi30k_de_en": Goal(
-        "multi30k_de_en", "translation", "translation/multi30k_de_en", "bleu", 900, {"bleu": 36.0}
+        "multi30k_de_en", "translation", "translation/multi30k_de_en", "bleu", 900, {"bleu": 36.0}, fixed_target=36.0
+    ),
+    "multi30k_de_en_full": Goal(
+        "multi30k_de_en", "translation", "translation/multi30k_de_en", "bleu", 1500, {"bleu": 38.8}
     ),  # fmt: skip
     "gigaword": Goal("gigaword", "title-generation", "title-generation/gigaword", "rouge1", 600, {"rouge1": 26.3}),
     "babi_1k": Goal("babi_1k", "babi", "babi/babi_1k-seed13", "mean_accuracy", 120, {"mean_accuracy": 87.6}),
@@ -65,7 +72,9 @@ GOALS = {
 
 
 def dev_target(goal: Goal) -> float:
-    """The best dev figure of the goal's committed record, less MARGIN."""
+    """The goal's fixed target, else the best dev figure of its committed record, less MARGIN."""
+    if goal.fixed_target is not None:
+        return goal.fixed_target
     log = RESULTS / goal.record / "log.jsonl"
     if not log.is_file():
         raise SystemExit(f"{log}: no record to take the target from; measure the recipe first")
@@ -82,7 +91,7 @@ def seqkit(*arguments: str, threads: int) -> str:
 
 
 def run_goal(goal: Goal, target: float, seed: int, threads: int, folder: Path) -> dict:
-    run_dir = folder / f"{goal.recipe}-seed{seed}"
+    run_dir = folder / f"{goal.recipe}-{target:g}-seed{seed}"  # two goals of one recipe stop at two targets
     settings = [f"train.target={target}", f"train.threads={threads}", f"seed={seed}"]
     started = time.perf_counter()
     seqkit("train", goal.task, "--recipe", goal.recipe, "--out", str(run_dir),

@@ -80,6 +80,7 @@ def train(
     from seqkit.runtime import distributed
     from seqkit.runtime.threads import training_threads
     from seqkit.training.refit import refit_epochs, refit_on_train_and_dev
+    from seqkit.training.teacher import load_teacher
     from seqkit.training.trainer import Trainer
     from seqkit.training.warm_start import initialise_recurrent_layer
     from seqkit.viz.training_pictures import EpochPictures
@@ -135,7 +136,10 @@ def train(
 
         torch.manual_seed(config.seed)  # the initial weights depend on the seed alone
         model = untrained_model(warm_start=not resume)  # a resumed run reads its own weights back
-        batches = task.training_batches(config, vocabularies, splits["train"])
+        # A student (head.teacher) learns from a trained run too, which reads its training examples once.
+        teacher_dir = getattr(config.head, "teacher", None)
+        teaching = {"teacher": load_teacher(teacher_dir)} if teacher_dir is not None else {}
+        batches = task.training_batches(config, vocabularies, splits["train"], **teaching)
         if not resume:  # the ratios are counted on the first epoch's batches, which training then reuses
             batches = count_training_data(model, batches)
         # All of the above is checked before a new run writes anything; new_run_folder then says where it goes
@@ -165,7 +169,7 @@ def train(
                     refitted = refit_on_train_and_dev(
                         # A new model, warm-started like the first run's, even when this run was resumed.
                         lambda: untrained_model(warm_start=True),
-                        task.training_batches(config, vocabularies, both_splits),
+                        task.training_batches(config, vocabularies, both_splits, **teaching),
                         config,
                         folder,
                         refit_epochs(state.history, task.metric),

@@ -36,7 +36,8 @@ def collate(
 ) -> dict[str, torch.Tensor]:
     """Featurized examples -> a batch dict of tensors, plus `lengths` (B,) from the first sequence field.
 
-    Fields holding ints become (B,); lists of ints (B, T); lists of lists (B, T, K). Fields are padded with
+    Fields holding ints become (B,); lists of ints (B, T); lists of lists (B, T, K); tensors of one shape are
+    stacked, (B, *shape) (a teacher's soft labels, say). Fields are padded with
     0 unless `pad_values` names another value (targets use -100, which the losses ignore).
     """
     pad_values = pad_values or {}
@@ -45,6 +46,8 @@ def collate(
         values = [example[name] for example in examples]
         if isinstance(values[0], int):
             batch[name] = torch.as_tensor(values, dtype=torch.long)
+        elif isinstance(values[0], torch.Tensor):
+            batch[name] = torch.stack(values)
         elif values[0] and isinstance(values[0][0], list):
             batch[name] = pad_2d(values)
         else:

@@ -31,6 +31,7 @@ from seqkit.heads import HeadOutput
 from seqkit.layers.crf import CRF
 from seqkit.layers.pooling import AttentionPooling, max_pool
 from seqkit.layers.slot_gate import SlotGate
+from seqkit.training.distillation import distillation_loss
 
 INTENT_POOLINGS = ("max", "attention", "max+attention", "tokens")
 
@@ -48,6 +49,8 @@ class TaggerHead(nn.Module):
         intent_attention_size: int = 100,
         intent_context: nn.Module | None = None,
         slot_gate: str = "none",
+        distill_weight: float = 0.0,
+        distill_temperature: float = 1.0,
     ):
         """`context` maps ((B, T, D_in), (B,)) to ((B, T, D), (B, D)) and exposes `output_dim` = D.
 
@@ -70,6 +73,7 @@ class TaggerHead(nn.Module):
         self.intent_output = nn.Linear(width, num_intents) if num_intents else None
         self.crf = CRF(num_tags) if use_crf else None
         self.intent_weight = intent_weight
+        self.distill_weight, self.distill_temperature = distill_weight, distill_temperature
         # Created last and only when asked for, so that "max" draws the same initial weights as before it existed.
         self.intent_attention = None
         if num_intents and "attention" in self.intent_summaries:
@@ -117,6 +121,9 @@ class TaggerHead(nn.Module):
                 loss = loss + self.intent_weight * per_token.sum(dim=1).mean()
             elif intent_logits is not None and "intent" in batch:
                 intent_loss = nn.functional.cross_entropy(intent_logits, batch["intent"])
+                if "teacher_intent" in batch and self.distill_weight:
+                    soft = distillation_loss(intent_logits, batch["teacher_intent"], self.distill_temperature)
+                    intent_loss = (1 - self.distill_weight) * intent_loss + self.distill_weight * soft
                 loss = loss + self.intent_weight * intent_loss
         return HeadOutput(loss, slot_logits, extras)
 

@@ -117,7 +117,10 @@ class Task(Protocol):
 
     def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list) -> Any:
         """A function of the epoch (0-based) giving that epoch's batches (dicts of tensors), the same for the
-        same epoch and seed, so that a resumed run sees exactly the batches an uninterrupted one would."""
+        same epoch and seed, so that a resumed run sees exactly the batches an uninterrupted one would.
+
+        A task whose head config has a `teacher` setting (slot filling's knowledge distillation) also takes the
+        run it names, loaded by train() (seqkit/training/teacher.py), as the keyword `teacher`."""
         ...
 
     def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> nn.Module:

@@ -28,6 +28,7 @@ from seqkit.layers.slot_gate import SLOT_GATES
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
 from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.vocab import Vocab
+from seqkit.training.distillation import Teacher, soft_intents
 
 # Padded tokens per batch in training when train.max_tokens is unset, and in prediction: batches of ATIS (46
 # tokens at most) and CoNLL-2003 (124) stay as batch_size cuts them, while long sentences come in smaller
@@ -100,8 +101,23 @@ class TaggerConfig:
     # state before the tag scores. "full": slot attention over the sentence, gated; "intent": the gate on each
     # word's own state; "none": no gate. Needs the intent, pooled over time (not "tokens").
     slot_gate: str = setting("none", choices=SLOT_GATES, kind="slot gate")
+    # Knowledge distillation (seqkit/training/distillation.py): a finished slot-filling run dir with an intent (the
+    # default recipe's, say), whose intent distributions the intent also learns from. The teacher reads the
+    # training sentences once before training and is not needed to tag. null: the gold intent alone.
+    teacher: str | None = None
+    # The teacher's share of the intent loss: (1 - distill_weight) x the gold intent's + distill_weight x the
+    # teacher's.
+    distill_weight: float = setting(0.5, minimum=0, maximum=1)
+    # The teacher's and the student's intent scores are divided by this before the softmax; above 1 it spreads
+    # the teacher's probability over the intents it finds close.
+    distill_temperature: float = setting(2.0, above=0, maximum=100)
 
     def __post_init__(self) -> None:
+        if self.teacher is not None and (not self.intent or self.intent_pooling == "tokens"):
+            raise ConfigError(
+                "head.teacher: the teacher's intent distribution trains an intent pooled over time; it needs "
+                "head.intent: true and an intent_pooling other than tokens"
+            )
         if self.slot_gate != "none" and (not self.intent or self.intent_pooling == "tokens"):
             raise ConfigError(
                 f"head.slot_gate: {self.slot_gate!r} reads the intent pooled over time; it needs head.intent: true "
@@ -196,13 +212,25 @@ class SlotFillingTask:
                 (features["intent"],) = vocabularies["intents"].label_ids([sentence.intent], "intent")
         return features
 
-    def training_batches(self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[TaggedSentence]):
-        """A function epoch -> list of batches, featurized once, reshuffled per epoch from the seed."""
+    def training_batches(
+        self,
+        recipe: Recipe,
+        vocabularies: dict[str, Vocab],
+        train: list[TaggedSentence],
+        teacher: Teacher | None = None,
+    ):
+        """A function epoch -> list of batches, featurized once, reshuffled per epoch from the seed. With
+        `head.teacher`, `teacher` is that run loaded (seqkit/training/teacher.py), and each sentence carries its
+        intent distribution."""
         featurized = numbered(
             (lambda s: self.featurize(recipe, vocabularies, list(s.tokens), s)),
             train,
             f"data.train ({recipe.data.train})",
         )
+        if recipe.head.teacher is not None:
+            if teacher is None:
+                raise ConfigError(f"head.teacher: {recipe.head.teacher} was not loaded for training")
+            self.attach_teacher_intents(recipe, vocabularies, train, featurized, teacher)
         lengths = [len(s.tokens) for s in train]
         budget = replace(recipe.train, max_tokens=recipe.train.max_tokens or PADDED_TOKENS_PER_BATCH)
 
@@ -211,6 +239,36 @@ class SlotFillingTask:
             return [collate([featurized[i] for i in indices], {"tags": -100}) for indices in order]
 
         return batches_for_epoch
+
+    def attach_teacher_intents(
+        self,
+        recipe: Recipe,
+        vocabularies: dict[str, Vocab],
+        train: list[TaggedSentence],
+        featurized: list[dict],
+        teacher: Teacher,
+    ) -> None:
+        """Add to each featurized training sentence the teacher's intent distribution (its "teacher_intent", a
+        (C,) float tensor), the teacher reading the sentence as its own recipe featurizes it."""
+        head: TaggerConfig = recipe.head
+        teacher_recipe, teacher_vocabularies, teacher_model = teacher
+        if teacher_recipe.task != self.name or "intents" not in teacher_vocabularies:
+            raise ConfigError(f"head.teacher: {head.teacher} holds no slot-filling model with an intent")
+        teacher_features = numbered(
+            (lambda s: self.featurize(teacher_recipe, teacher_vocabularies, list(s.tokens), None)),
+            train,
+            f"data.train ({recipe.data.train})",
+        )
+        distributions = soft_intents(
+            teacher_model,
+            teacher_features,
+            teacher_vocabularies["intents"],
+            vocabularies["intents"],
+            head.distill_temperature,
+            "head.teacher",
+        )
+        for example, distribution in zip(featurized, distributions, strict=True):
+            example["teacher_intent"] = distribution
 
     # ---- model ------------------------------------------------------------------------------------------
     def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> TaggerHead:
@@ -232,6 +290,8 @@ class SlotFillingTask:
                 else None
             ),
             slot_gate=head.slot_gate,
+            distill_weight=head.distill_weight if head.teacher is not None else 0.0,
+            distill_temperature=head.distill_temperature,
         )
         if tagger.crf is not None:
             tagger.crf.set_allowed(*bio_constraints(vocabularies["tags"].tokens))
