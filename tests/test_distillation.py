@@ -14,7 +14,7 @@ from seqkit.errors import ConfigError
 from seqkit.heads import HeadOutput
 from seqkit.tasks import get_task
 from seqkit.text.vocab import Vocab
-from seqkit.training.distillation import distillation_loss, soft_intents
+from seqkit.training.distillation import altered_copies, distillation_loss, soft_intents
 from seqkit.training.teacher import load_teacher
 
 from conftest import TINY_ATIS, write_recipe
@@ -67,7 +67,8 @@ def test_a_student_learns_from_a_teacher_run_and_tags_without_it(tmp_path):
     train = read_atis_split(TINY_ATIS / "train")
     vocabularies = task.build_vocabularies(recipe, train)
     featurized = [{} for _ in train]
-    task.attach_teacher_intents(recipe, vocabularies, train, featurized, load_teacher(str(teacher_run)))
+    token_lists = [list(s.tokens) for s in train]
+    task.attach_teacher_intents(recipe, vocabularies, token_lists, featurized, load_teacher(str(teacher_run)))
     # At temperature 1 each distribution is the teacher's own: its most likely intent, with the probability that
     # the teacher's predictor reports for the sentence.
     predictions = Tagger.load(teacher_run).tag([list(s.tokens) for s in train], is_split_into_words=True)
@@ -105,11 +106,48 @@ def test_the_teacher_changes_what_the_intent_learns(tmp_path):
     assert losses[0] != pytest.approx(losses[1], abs=1e-4)
 
 
+def test_altered_copies_swap_words_for_words_that_carried_the_same_tag():
+    sentences = [(["from", "boston", "to", "denver"], ["O", "B-from", "O", "B-to"]),
+                 (["to", "dallas"], ["O", "B-to"])]  # fmt: skip
+    copies = altered_copies(sentences, copies=3, rate=1.0, seed=0)
+    assert len(copies) == 6 and [len(copy) for copy in copies] == [4, 4, 4, 2, 2, 2]
+    pools = {"O": {"from", "to"}, "B-from": {"boston"}, "B-to": {"denver", "dallas"}}
+    for copy, (_, tags) in zip(copies, [sentences[0]] * 3 + [sentences[1]] * 3, strict=True):
+        assert all(word in pools[tag] for word, tag in zip(copy, tags, strict=True))
+    assert any(copy[3] == "dallas" for copy in copies[:3]) or any(copy[1] == "denver" for copy in copies[3:])
+    assert altered_copies(sentences, 3, 1.0, seed=0) == copies  # the seed fixes them
+    assert altered_copies(sentences, 2, 0.0, seed=0) == [sentences[0][0]] * 2 + [sentences[1][0]] * 2
+
+
+def test_teacher_labelled_copies_carry_the_teachers_tags_and_intent(tmp_path):
+    teacher_run = api.train(None, write_recipe(tmp_path), data_dir=TINY_ATIS, out=tmp_path / "teacher",
+                            show_progress=False)  # fmt: skip
+    task = get_task("slot-filling")
+    head = {"teacher": str(teacher_run), "teacher_copies": 2, "teacher_swap_rate": 0.5}
+    recipe = api.load_recipe(None, write_recipe(tmp_path, head=head))
+    train = read_atis_split(TINY_ATIS / "train")
+    vocabularies = task.build_vocabularies(recipe, train)
+    copies = task.teacher_labelled_copies(recipe, vocabularies, train, load_teacher(str(teacher_run)))
+    assert len(copies) == 2 * len(train)
+    words = vocabularies["words"]
+    token_lists = [[words.token(index) for index in copy["words"]] for copy in copies]
+    assert token_lists != [list(s.tokens) for s in train for _ in range(2)]  # some words were swapped
+    # Each copy's labels are what the teacher itself tags and predicts for it.
+    tagged = Tagger.load(teacher_run).tag(token_lists, is_split_into_words=True)
+    intents, tags = vocabularies["intents"].tokens, vocabularies["tags"].tokens
+    for copy, teacher_says in zip(copies, tagged, strict=True):
+        assert [tags[index] for index in copy["tags"]] == teacher_says.tags
+        assert intents[copy["intent"]] == teacher_says.intent
+    batches = task.training_batches(recipe, vocabularies, train, load_teacher(str(teacher_run)))(0)
+    assert sum(batch["lengths"].size(0) for batch in batches) == 3 * len(train)
+
+
 @pytest.mark.parametrize(
     ("head", "message"),
     [
         ({"intent": False}, r"head\.teacher: .* needs head\.intent: true"),
         ({"intent_pooling": "tokens"}, r"head\.teacher: .* intent_pooling other than tokens"),
+        ({"teacher": None, "teacher_copies": 1}, r"head\.teacher_copies: .* set head\.teacher too"),
     ],
 )
 def test_settings_a_teacher_cannot_train_are_refused(tmp_path, head, message):

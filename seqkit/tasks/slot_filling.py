@@ -28,7 +28,7 @@ from seqkit.layers.slot_gate import SLOT_GATES
 from seqkit.metrics import accuracy, bio_chunks, sentence_accuracy, span_scores
 from seqkit.tasks.base import HttpEndpoint
 from seqkit.text.vocab import Vocab
-from seqkit.training.distillation import Teacher, soft_intents
+from seqkit.training.distillation import Teacher, altered_copies, soft_intents
 
 # Padded tokens per batch in training when train.max_tokens is unset, and in prediction: batches of ATIS (46
 # tokens at most) and CoNLL-2003 (124) stay as batch_size cuts them, while long sentences come in smaller
@@ -111,8 +111,16 @@ class TaggerConfig:
     # The teacher's and the student's intent scores are divided by this before the softmax; above 1 it spreads
     # the teacher's probability over the intents it finds close.
     distill_temperature: float = setting(2.0, above=0, maximum=100)
+    # With a teacher: this many altered copies of each training sentence join training, labelled by the teacher
+    # alone (its tags, its most likely intent and its intent distribution; seqkit/training/distillation.py).
+    # 0: the training sentences only.
+    teacher_copies: int = setting(0, minimum=0, maximum=100)
+    # In each copy, the chance of each word being swapped for a training word that carried the same tag.
+    teacher_swap_rate: float = setting(0.2, minimum=0, maximum=1)
 
     def __post_init__(self) -> None:
+        if self.teacher_copies and self.teacher is None:
+            raise ConfigError("head.teacher_copies: the copies are labelled by a teacher; set head.teacher too")
         if self.teacher is not None and (not self.intent or self.intent_pooling == "tokens"):
             raise ConfigError(
                 "head.teacher: the teacher's intent distribution trains an intent pooled over time; it needs "
@@ -227,11 +235,13 @@ class SlotFillingTask:
             train,
             f"data.train ({recipe.data.train})",
         )
+        lengths = [len(s.tokens) for s in train]
         if recipe.head.teacher is not None:
             if teacher is None:
                 raise ConfigError(f"head.teacher: {recipe.head.teacher} was not loaded for training")
-            self.attach_teacher_intents(recipe, vocabularies, train, featurized, teacher)
-        lengths = [len(s.tokens) for s in train]
+            self.attach_teacher_intents(recipe, vocabularies, [list(s.tokens) for s in train], featurized, teacher)
+            featurized += self.teacher_labelled_copies(recipe, vocabularies, train, teacher)
+            lengths += [len(s.tokens) for s in train for _ in range(recipe.head.teacher_copies)]
         budget = replace(recipe.train, max_tokens=recipe.train.max_tokens or PADDED_TOKENS_PER_BATCH)
 
         def batches_for_epoch(epoch: int) -> list[dict[str, torch.Tensor]]:
@@ -244,19 +254,19 @@ class SlotFillingTask:
         self,
         recipe: Recipe,
         vocabularies: dict[str, Vocab],
-        train: list[TaggedSentence],
+        token_lists: list[list[str]],
         featurized: list[dict],
         teacher: Teacher,
     ) -> None:
-        """Add to each featurized training sentence the teacher's intent distribution (its "teacher_intent", a
-        (C,) float tensor), the teacher reading the sentence as its own recipe featurizes it."""
+        """Add to each featurized sentence (of `token_lists`) the teacher's intent distribution (its
+        "teacher_intent", a (C,) float tensor), the teacher reading the sentence as its own recipe featurizes it."""
         head: TaggerConfig = recipe.head
         teacher_recipe, teacher_vocabularies, teacher_model = teacher
         if teacher_recipe.task != self.name or "intents" not in teacher_vocabularies:
             raise ConfigError(f"head.teacher: {head.teacher} holds no slot-filling model with an intent")
         teacher_features = numbered(
-            (lambda s: self.featurize(teacher_recipe, teacher_vocabularies, list(s.tokens), None)),
-            train,
+            (lambda tokens: self.featurize(teacher_recipe, teacher_vocabularies, tokens, None)),
+            token_lists,
             f"data.train ({recipe.data.train})",
         )
         distributions = soft_intents(
@@ -269,6 +279,29 @@ class SlotFillingTask:
         )
         for example, distribution in zip(featurized, distributions, strict=True):
             example["teacher_intent"] = distribution
+
+    def teacher_labelled_copies(
+        self, recipe: Recipe, vocabularies: dict[str, Vocab], train: list[TaggedSentence], teacher: Teacher
+    ) -> list[dict]:
+        """Featurized altered copies of the training sentences (head.teacher_copies of each, in order), labelled
+        by the teacher: its tags (one it has and the student lacks becomes "O"), its intent distribution, and the
+        most likely intent of that as the hard label."""
+        head: TaggerConfig = recipe.head
+        if not head.teacher_copies:
+            return []
+        sentences = [(s.tokens, s.tags) for s in train]
+        token_lists = altered_copies(sentences, head.teacher_copies, head.teacher_swap_rate, recipe.seed)
+        featurized = numbered(
+            (lambda tokens: self.featurize(recipe, vocabularies, tokens, None)), token_lists, "head.teacher_copies"
+        )
+        self.attach_teacher_intents(recipe, vocabularies, token_lists, featurized, teacher)
+        teacher_recipe, teacher_vocabularies, teacher_model = teacher
+        predictions = self.predict(teacher_model, teacher_recipe, teacher_vocabularies, token_lists)
+        tags = vocabularies["tags"]
+        for example, prediction in zip(featurized, predictions, strict=True):
+            example["tags"] = [tags.id(tag if tag in tags else "O") for tag in prediction["tags"]]
+            example["intent"] = int(example["teacher_intent"].argmax())
+        return featurized
 
     # ---- model ------------------------------------------------------------------------------------------
     def build_head(self, recipe: Recipe, vocabularies: dict[str, Vocab], input_size: int) -> TaggerHead:

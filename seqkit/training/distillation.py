@@ -9,10 +9,19 @@ intents are near misses (an airfare question asked like a flight question), whic
 The teacher is a finished slot-filling run dir with an intent (`head.teacher`), loaded by train()
 (seqkit/training/teacher.py). It reads the student's training sentences once, before the first epoch; the
 student's run dir keeps only the path in its config, never the teacher, so the student tags without it.
+
+On its own training sentences the teacher is nearly as sure as the gold labels, so it has most to teach on
+sentences it was not trained on. With `head.teacher_copies` the student also trains on altered copies of its
+training sentences that the teacher alone labels, tags and intent (the transfer set of Tang et al. 2019): in
+each copy some words are swapped for other training words that carried the same tag, which yields new phrasings
+and new slot values in familiar frames ("flights from denver to <a new city>").
 """
 
 from __future__ import annotations
 
+import random
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -82,3 +91,26 @@ def distillation_loss(logits: torch.Tensor, teacher: torch.Tensor, temperature: 
     log_student = (logits / temperature).log_softmax(dim=-1)  # (B, C)
     divergence = torch.nn.functional.kl_div(log_student, teacher, reduction="batchmean")
     return divergence * temperature**2
+
+
+def altered_copies(
+    sentences: Sequence[tuple[Sequence[str], Sequence[str]]], copies: int, rate: float, seed: int
+) -> list[list[str]]:
+    """`copies` altered copies of each (tokens, tags) sentence, in order: each word is, with probability `rate`,
+    replaced by a word drawn from those that carried the same tag anywhere in `sentences` (counted as often as
+    they did). A copy keeps its sentence's length, and the same seed gives the same copies."""
+    words_by_tag: dict[str, list[str]] = defaultdict(list)
+    for tokens, tags in sentences:
+        for token, tag in zip(tokens, tags, strict=True):
+            words_by_tag[tag].append(token)
+    draw = random.Random(seed)
+    altered = []
+    for tokens, tags in sentences:
+        for _ in range(copies):
+            altered.append(
+                [
+                    draw.choice(words_by_tag[tag]) if draw.random() < rate else token
+                    for token, tag in zip(tokens, tags, strict=True)
+                ]
+            )
+    return altered
